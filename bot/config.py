@@ -1,0 +1,152 @@
+"""One frozen settings object, read from the environment (and `.env`) once at start-up.
+
+No other module reads `os.environ`: everything configurable is a field here, named after the
+environment variable that sets it (see the README's configuration table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_BEDROCK_MODEL_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Claude, a helpful assistant answering in a Slack thread. "
+    "Be concise and use Markdown where it helps. "
+    "When several people write in the thread, each message starts with the author's name."
+)
+PROVIDERS = ("bedrock", "anthropic", "openai", "local")
+
+Provider = Literal["bedrock", "anthropic", "openai", "local"]
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line that names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    # Store
+    dynamodb_table: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    history_ttl_days: int = Field(default=90, ge=0)
+    sqlite_path: Path = Path(".bot/history.sqlite3")
+    claim_ttl_seconds: int = Field(default=3600, ge=60)
+    claim_takeover_seconds: int = Field(default=300, ge=10)
+
+    # Model
+    model_provider: Provider = "bedrock"
+    model_id: str | None = None
+    bedrock_endpoint_url: str | None = None
+    model_temperature: float = Field(default=0.5, ge=0, le=1)
+    model_top_k: int | None = Field(default=None, ge=1)
+    model_max_tokens: int = Field(default=4096, ge=1)
+    model_timeout_seconds: float = Field(default=120, gt=0)
+    model_max_attempts: int = Field(default=4, ge=1)
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    context_token_budget: int = Field(default=24000, ge=200)
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    local_model_path: Path | None = None
+
+    # Behaviour
+    allowed_channel_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    allowed_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    reply_without_mention_in_threads: bool = True
+    loading_messages: Annotated[tuple[str, ...], NoDecode] = ()
+    assistant_greeting: str = "Hi! I'm Claude. Ask me anything, I remember this whole thread."
+    suggested_prompts: Annotated[tuple[str, ...], NoDecode] = (
+        "Summarize the key points of a document I paste",
+        "Help me write a polite reply",
+        "Explain a concept simply",
+    )
+    log_level: str = "INFO"
+    log_message_content: bool = False
+
+    # HTTP / concurrency
+    port: int = Field(default=3000, ge=1, le=65535)
+    worker_threads: int = Field(default=128, ge=1)
+    stream_buffer_chars: int = Field(default=400, ge=1)
+    update_interval_seconds: float = Field(default=1.0, ge=0)
+
+    @field_validator(
+        "allowed_channel_ids", "allowed_user_ids", "loading_messages", "suggested_prompts",
+        mode="before",
+    )
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def resolved_model_id(self) -> str:
+        if self.model_id:
+            return self.model_id
+        return {
+            "bedrock": DEFAULT_BEDROCK_MODEL_ID,
+            "anthropic": "claude-sonnet-4-5",
+            "openai": "gpt-4o-mini",
+            "local": "smollm2-135m-instruct",
+        }[self.model_provider]
+
+    @property
+    def history_ttl_seconds(self) -> int:
+        return self.history_ttl_days * 86400
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming the first missing variable among `names`."""
+        for name in names:
+            value = self.secret(name) if name in _SECRETS else getattr(self, name)
+            if not value:
+                raise ConfigError(f"{name.upper()} is not set: {_HINTS.get(name, 'set it')}")
+
+
+_SECRETS = {
+    "slack_bot_token", "slack_signing_secret", "slack_app_token",
+    "anthropic_api_key", "openai_api_key",
+}
+_HINTS = {
+    "slack_bot_token": "set it to the app's Bot User OAuth Token (xoxb-...) from "
+    "api.slack.com/apps > OAuth & Permissions",
+    "slack_signing_secret": "set it to the Signing Secret from api.slack.com/apps > "
+    "Basic Information (needed by HTTP mode)",
+    "slack_app_token": "set it to an app-level token (xapp-...) with connections:write "
+    "for Socket Mode",
+    "anthropic_api_key": "set it to an Anthropic API key for MODEL_PROVIDER=anthropic",
+    "openai_base_url": "set it to the OpenAI-compatible server's URL for MODEL_PROVIDER=openai",
+    "dynamodb_table": "set it to the DynamoDB table name",
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line per problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        if name == "MODEL_PROVIDER":
+            raise ConfigError(
+                f"MODEL_PROVIDER is not one of {', '.join(PROVIDERS)}: set it to one of them"
+            ) from None
+        raise ConfigError(f"{name} is invalid: {first['msg']}") from None

@@ -1,0 +1,86 @@
+"""The values the conversation core works with: sessions, stored messages, incoming turns."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["human", "ai"]
+
+# Slack ts values look like "1700000000.000100"; left-padding to a fixed width makes the
+# string order of sort keys equal to the numeric order of ts, for any epoch.
+_TS_WIDTH = 20
+HUMAN_SLOT = "0"
+ANSWER_SLOT = "1"
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    """One Slack thread: `{team_id}:{channel_id}:{thread_ts}`."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.team_id}:{self.channel_id}:{self.thread_ts}"
+
+    @classmethod
+    def parse(cls, session_id: str) -> SessionKey:
+        team_id, channel_id, thread_ts = session_id.split(":", 2)
+        return cls(team_id, channel_id, thread_ts)
+
+
+def sort_key(ts: str, slot: str = HUMAN_SLOT) -> str:
+    """Order messages by Slack ts; the bot's answer to a message sorts right after it."""
+    return f"{ts.rjust(_TS_WIDTH, '0')}#{slot}"
+
+
+def synthetic_ts() -> str:
+    """A ts-shaped value for messages written without a Slack ts (plain LangChain use)."""
+    now_ns = time.time_ns()
+    return f"{now_ns // 1_000_000_000}.{now_ns % 1_000_000_000 // 1000:06d}{uuid.uuid4().hex[:4]}"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message of a thread as the store keeps it: one record per message."""
+
+    key: str
+    role: Role
+    text: str
+    author_id: str = ""
+    author_name: str = ""
+    slack_ts: str = ""
+    metadata: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def human(cls, *, ts: str, text: str, author_id: str = "", author_name: str = "") -> StoredMessage:
+        return cls(sort_key(ts), "human", text, author_id, author_name, ts)
+
+    @classmethod
+    def answer(cls, *, question_ts: str, text: str, posted_ts: str = "") -> StoredMessage:
+        return cls(sort_key(question_ts, ANSWER_SLOT), "ai", text, slack_ts=posted_ts)
+
+
+@dataclass(frozen=True)
+class RecentHistory:
+    """The newest messages of a session that fit a budget, oldest first."""
+
+    messages: list[StoredMessage]
+    has_older: bool
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A user message addressed to the bot, already decoded to plain readable text."""
+
+    session: SessionKey
+    ts: str
+    user_id: str
+    text: str
+    user_name: str = ""
+    event_id: str = ""
