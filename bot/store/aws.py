@@ -1,0 +1,35 @@
+"""The boto3 DynamoDB client, built once per process with explicit timeouts and retries.
+
+botocore's defaults (60 s timeouts, 10 connections) would let one slow DynamoDB call hold a
+Slack worker for minutes and would make 128 worker threads queue for 10 sockets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 5
+MAX_ATTEMPTS = 3
+MAX_POOL_CONNECTIONS = 128
+
+
+def client_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
+
+
+def make_dynamodb_client(
+    *, region: str, endpoint_url: str | None = None, session: boto3.Session | None = None
+) -> Any:
+    """`endpoint_url` points it at DynamoDB Local; `session` fixes credentials (tests)."""
+    return (session or boto3.Session()).client(
+        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=client_config()
+    )
