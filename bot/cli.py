@@ -1,0 +1,61 @@
+"""`python -m bot …`: run the bot (Socket Mode or HTTP) and the operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("bot")
+
+NO_SLACK_TOKENS = (
+    "No Slack tokens are set. To run in Slack, set SLACK_BOT_TOKEN (xoxb-...) and either "
+    "SLACK_APP_TOKEN (xapp-..., Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); "
+    "see README.md > Slack app setup."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="Socket Mode if SLACK_APP_TOKEN is set, else HTTP (default)")
+    commands.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz on $PORT")
+    commands.add_parser("socket", help="Socket Mode (development; needs SLACK_APP_TOKEN)")
+    table = commands.add_parser("table", help="manage the DynamoDB table")
+    table.add_argument("action", choices=["create", "check"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        return _dispatch(args, settings)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command or "run"
+    if command == "table":
+        from bot.commands.table import run_table_command
+
+        return run_table_command(settings, args.action)
+    if command == "run":
+        if settings.slack_app_token:
+            command = "socket"
+        elif settings.slack_bot_token:
+            command = "serve"
+        else:
+            print(NO_SLACK_TOKENS, file=sys.stderr)
+            return 2
+    from bot.runners import run_http, run_socket_mode
+
+    return run_socket_mode(settings) if command == "socket" else run_http(settings)

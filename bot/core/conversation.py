@@ -1,0 +1,160 @@
+"""One turn of a conversation: session → history → prompt → model stream → stored records.
+
+Knows nothing of Slack or AWS: it talks to a MessageStore, a LangChain chat model and a
+ReplySink, so the same turn runs in a Slack thread, a Lambda invocation or the console.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from bot import messages as say
+from bot.core.ports import MessageStore, ReplySink, StoreUnavailable
+from bot.core.prompt import build_prompt
+from bot.core.records import IncomingMessage, StoredMessage
+from bot.core.serial import SessionQueue
+
+log = logging.getLogger(__name__)
+
+
+class ModelFailurePolicy(Protocol):
+    """How model errors are worded for users and whether a fresh attempt may help."""
+
+    def message_for(self, error: BaseException) -> str: ...
+
+    def should_retry(self, error: BaseException) -> bool: ...
+
+
+class Outcome(Enum):
+    ANSWERED = "answered"
+    MODEL_FAILED = "model_failed"
+    STORE_FAILED = "store_failed"
+    ANSWER_NOT_SAVED = "answer_not_saved"
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    outcome: Outcome
+    answer: str = ""
+    reply_ts: str = ""
+    history_used: int = 0
+
+
+class Conversation:
+    """Answers messages with the thread's remembered history; one instance per process."""
+
+    def __init__(
+        self,
+        *,
+        store: MessageStore,
+        model: BaseChatModel,
+        system_prompt: str,
+        token_budget: int,
+        failure_policy: ModelFailurePolicy,
+        stream_attempts: int = 3,
+        save_attempts: int = 4,
+        backoff_seconds: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = store
+        self._model = model
+        self._system_prompt = system_prompt
+        self._token_budget = token_budget
+        self._failures = failure_policy
+        self._stream_attempts = stream_attempts
+        self._save_attempts = save_attempts
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+        self._queue = SessionQueue()
+
+    @property
+    def store(self) -> MessageStore:
+        return self._store
+
+    def answer(self, message: IncomingMessage, sink: ReplySink) -> TurnResult:
+        """Answer one user message in its thread, storing the question before the model is
+        called (so a failed answer never loses it) and the answer once it is complete.
+        """
+        sink.show_status()
+        session_id = message.session.id
+        with self._queue.turn(session_id):
+            question = StoredMessage.human(
+                ts=message.ts, text=message.text,
+                author_id=message.user_id, author_name=message.user_name,
+            )
+            try:
+                self._store.append(session_id, [question])
+                history = self._store.recent(
+                    session_id, token_budget=self._token_budget, before_key=question.key
+                )
+            except StoreUnavailable as error:
+                log.error("store unavailable before answering %s: %s", session_id, error)
+                sink.fail(say.STORE_DOWN)
+                return TurnResult(Outcome.STORE_FAILED)
+
+            prompt = build_prompt(
+                system_prompt=self._system_prompt,
+                history=history.messages,
+                message=message,
+                token_budget=self._token_budget,
+            )
+            try:
+                text = self._stream_answer(prompt.messages, sink)
+            except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
+                log.error(
+                    "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
+                )
+                sink.fail(self._failures.message_for(error))
+                return TurnResult(Outcome.MODEL_FAILED, history_used=prompt.history_used)
+
+            left_out = history.has_older or prompt.history_left_out > 0
+            note = say.context_note(prompt.history_used) if left_out else ""
+            reply_ts = sink.finish(note=note)
+            answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
+            if not self._save(session_id, answer):
+                sink.fail(say.ANSWER_NOT_SAVED)
+                return TurnResult(Outcome.ANSWER_NOT_SAVED, text, reply_ts, prompt.history_used)
+            return TurnResult(Outcome.ANSWERED, text, reply_ts, prompt.history_used)
+
+    def _stream_answer(self, prompt: list[BaseMessage], sink: ReplySink) -> str:
+        """Stream the model's answer into the sink. A fault before the first word is retried
+        (an event-stream error after HTTP 200 is not retried by botocore); after it, it is not,
+        because the user has already seen part of the answer.
+        """
+        for attempt in range(1, self._stream_attempts + 1):
+            parts: list[str] = []
+            try:
+                for chunk in self._model.stream(prompt):
+                    piece = chunk.text
+                    if piece:
+                        parts.append(piece)
+                        sink.write(piece)
+                return "".join(parts)
+            except Exception as error:
+                if parts or attempt == self._stream_attempts:
+                    raise
+                if not self._failures.should_retry(error):
+                    raise
+                log.warning("model attempt %d failed (%s); retrying", attempt, type(error).__name__)
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _save(self, session_id: str, answer: StoredMessage) -> bool:
+        for attempt in range(1, self._save_attempts + 1):
+            try:
+                self._store.append(session_id, [answer])
+                return True
+            except StoreUnavailable as error:
+                log.warning("saving answer for %s failed (attempt %d): %s", session_id, attempt, error)
+                if attempt < self._save_attempts:
+                    self._sleep(self._backoff * 2 ** (attempt - 1))
+        log.error("answer for %s was posted but could not be stored", session_id)
+        return False

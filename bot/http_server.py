@@ -1,0 +1,38 @@
+"""HTTP mode: Bolt behind waitress, a production WSGI server (not Bolt's dev server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def create_wsgi_app(app: App) -> WSGIApp:
+    bolt = SlackRequestHandler(app)
+
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        if path == EVENTS_PATH and method == "POST":
+            return bolt(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+
+    return route
+
+
+def make_server(app: App, *, host: str = "0.0.0.0", port: int, threads: int = 16) -> Any:
+    """A waitress server (call `.run()`; `port=0` picks a free port, see `.effective_port`)."""
+    from waitress import create_server
+
+    return create_server(create_wsgi_app(app), host=host, port=port, threads=threads,
+                         ident="claude-slack-bot")

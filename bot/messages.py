@@ -1,0 +1,35 @@
+"""Every sentence the bot says to users, in one place."""
+
+STATUS_THINKING = "is thinking…"
+LOADING_MESSAGES = (
+    "Reading the thread…",
+    "Thinking it through…",
+    "Writing an answer…",
+)
+
+MODEL_BUSY = "Claude is busy right now. Please try again in a minute."
+MODEL_ACCESS = (
+    "I can't reach Claude: the model isn't enabled for this app. "
+    "An admin needs to grant model access (see the bot's README)."
+)
+MODEL_NOT_FOUND = (
+    "I can't reach Claude: the configured model doesn't exist in this region. "
+    "An admin needs to check MODEL_ID."
+)
+MODEL_TOO_LONG = (
+    "This thread has grown too long for me to read in one go. "
+    "Please start a new thread (you can paste a summary of this one)."
+)
+MODEL_FAILED = "Something went wrong while I was answering. Please try again."
+STORE_DOWN = (
+    "I can't reach my memory right now, so I can't answer safely. "
+    "Please try again in a minute."
+)
+ANSWER_NOT_SAVED = "_(I couldn't save this answer to my memory; I may not remember it later.)_"
+EMPTY_MESSAGE = "Hi! What can I help you with? Write your question after mentioning me."
+FILES_ONLY = "I can only read text for now. Please paste the part you want me to look at."
+NOT_ALLOWED = "Sorry, I'm not enabled for you or this conversation."
+
+
+def context_note(messages_seen: int) -> str:
+    return f"_I can see the last {messages_seen} messages of this thread._"

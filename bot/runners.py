@@ -1,0 +1,50 @@
+"""Long-running modes: HTTP (production) and Socket Mode (development)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import ConfigError, Settings
+from bot.wiring import Dependencies, build_dependencies
+
+log = logging.getLogger(__name__)
+
+
+def _ready_dependencies(settings: Settings) -> Dependencies:
+    if settings.dynamodb_table:
+        from bot.store.table import describe_table_problem
+        from bot.wiring import dynamodb_client
+
+        problem = describe_table_problem(
+            dynamodb_client(settings), settings.dynamodb_table, settings.aws_region
+        )
+        if problem:
+            raise ConfigError(problem)
+    return build_dependencies(settings)
+
+
+def run_http(settings: Settings) -> int:
+    settings.require("slack_bot_token", "slack_signing_secret")
+    from bot.http_server import make_server
+    from bot.slack.app import create_app
+
+    app = create_app(_ready_dependencies(settings))
+    server = make_server(app, port=settings.port)
+    log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
+    server.run()
+    return 0
+
+
+def run_socket_mode(settings: Settings) -> int:
+    settings.require("slack_bot_token", "slack_app_token")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import create_app
+
+    app = create_app(_ready_dependencies(settings))
+    handler = SocketModeHandler(
+        app, settings.secret("slack_app_token"), concurrency=settings.worker_threads
+    )
+    log.info("Socket Mode: connecting to Slack")
+    handler.start()
+    return 0

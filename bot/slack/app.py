@@ -1,0 +1,65 @@
+"""Build the Bolt app: one function, a fresh app per call (tests build many)."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+
+from bot.config import ConfigError
+from bot.slack.client import make_web_client
+from bot.slack.listeners import mentions, messages, other_events
+from bot.slack.turns import SlackTurns, TurnPolicy
+from bot.slack.users import UserNames
+from bot.store.claims import InMemoryClaimStore
+from bot.wiring import Dependencies
+
+log = logging.getLogger(__name__)
+
+
+def create_app(deps: Dependencies, *, process_before_response: bool = False) -> App:
+    """The Slack app with every listener registered.
+
+    `process_before_response=True` is for AWS Lambda, where work after the HTTP response is
+    frozen: lazy listeners then run in a second invocation. Elsewhere listeners run on a
+    sized pool so a slow model never delays acknowledging other events.
+    """
+    settings = deps.settings
+    settings.require("slack_bot_token")
+    client = make_web_client(settings.secret("slack_bot_token") or "", settings.slack_api_url)
+    try:
+        app = App(
+            client=client,
+            signing_secret=settings.secret("slack_signing_secret") or "",
+            process_before_response=process_before_response,
+            # auth.test runs here, once: the bot user id is known before the first event.
+            token_verification_enabled=True,
+            listener_executor=ThreadPoolExecutor(
+                max_workers=settings.worker_threads, thread_name_prefix="listener"
+            ),
+        )
+    except BoltError as error:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN was refused by Slack (auth.test failed): set a valid "
+            "Bot User OAuth Token (xoxb-...)"
+        ) from error
+    turns = SlackTurns(
+        conversation=deps.conversation,
+        claims=deps.claims,
+        fallback_claims=InMemoryClaimStore(),
+        policy=TurnPolicy(
+            allowed_channel_ids=settings.allowed_channel_ids,
+            allowed_user_ids=settings.allowed_user_ids,
+            reply_without_mention_in_threads=settings.reply_without_mention_in_threads,
+            loading_messages=settings.loading_messages,
+            stream_buffer_chars=settings.stream_buffer_chars,
+            update_interval_seconds=settings.update_interval_seconds,
+        ),
+        user_names=UserNames(client),
+    )
+    mentions.register(app, turns)
+    messages.register(app, turns)
+    other_events.register(app)
+    return app

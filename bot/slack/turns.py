@@ -1,0 +1,166 @@
+"""From a Slack message to an answered turn: filter, claim once, decode, backfill, answer."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot import messages as say
+from bot.core.conversation import Conversation
+from bot.core.ports import ClaimState, ClaimStore, MessageStore, StoreUnavailable
+from bot.core.records import IncomingMessage, SessionKey, StoredMessage
+from bot.slack.backfill import backfill_thread
+from bot.slack.events import SlackMessage, ignore_reason
+from bot.slack.reply import SlackReplySink
+from bot.slack.text import decode_slack_text
+from bot.slack.users import UserNames
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    allowed_channel_ids: frozenset[str] = frozenset()
+    allowed_user_ids: frozenset[str] = frozenset()
+    reply_without_mention_in_threads: bool = True
+    loading_messages: tuple[str, ...] = ()
+    stream_buffer_chars: int = 400
+    update_interval_seconds: float = 1.0
+
+    def allows(self, message: SlackMessage) -> bool:
+        channel_ok = not self.allowed_channel_ids or message.channel_id in self.allowed_channel_ids
+        user_ok = not self.allowed_user_ids or message.user_id in self.allowed_user_ids
+        return channel_ok and user_ok
+
+
+def claim_keys(message: SlackMessage) -> list[str]:
+    """An app_mention and the message event for the same message share the second key."""
+    keys = [f"msg:{message.team_id}:{message.channel_id}:{message.ts}"]
+    if message.event_id:
+        keys.insert(0, f"event:{message.event_id}")
+    return keys
+
+
+class SlackTurns:
+    """Everything the Slack listeners share; one instance per app."""
+
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        claims: ClaimStore,
+        fallback_claims: ClaimStore,
+        policy: TurnPolicy,
+        user_names: UserNames,
+    ) -> None:
+        self._conversation = conversation
+        self._claims = claims
+        self._fallback_claims = fallback_claims
+        self._policy = policy
+        self._names = user_names
+
+    @property
+    def store(self) -> MessageStore:
+        return self._conversation.store
+
+    def handle(
+        self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool
+    ) -> None:
+        """Answer (or just remember) one message. `addressed`: a mention or a DM; otherwise a
+        reply in a channel thread, answered only when the bot is already part of that thread.
+        """
+        reason = ignore_reason(message, bot_user_id=bot_user_id)
+        if reason:
+            log.debug("ignored %s in %s: %s", message.ts, message.channel_id, reason)
+            return
+        session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
+        if not addressed and not self._is_part_of(session):
+            return
+        if not self._claim(message):
+            return
+        try:
+            self._run(message, session, client=client, bot_user_id=bot_user_id,
+                      addressed=addressed)
+        finally:
+            self._complete(message)
+
+    def _run(
+        self, message: SlackMessage, session: SessionKey, *,
+        client: WebClient, bot_user_id: str, addressed: bool,
+    ) -> None:
+        sink = self._sink(client, message, session)
+        if not self._policy.allows(message):
+            log.info("refused %s in %s: not in the allowlists", message.user_id, message.channel_id)
+            if addressed:
+                sink.fail(say.NOT_ALLOWED)
+            return
+        text = decode_slack_text(message.text, bot_user_id=bot_user_id, name_of=self._names.name_of)
+        if not text:
+            sink.fail(say.FILES_ONLY if message.has_files else say.EMPTY_MESSAGE)
+            return
+        incoming = IncomingMessage(
+            session=session, ts=message.ts, user_id=message.user_id, text=text,
+            user_name=self._names.name_of(message.user_id), event_id=message.event_id,
+        )
+        try:
+            if message.is_in_thread and not self.store.has_session(session.id):
+                backfill_thread(
+                    client=client, store=self.store, session_id=session.id,
+                    channel_id=message.channel_id, thread_ts=session.thread_ts,
+                    before_ts=message.ts, bot_user_id=bot_user_id, name_of=self._names.name_of,
+                )
+            if not addressed and not self._policy.reply_without_mention_in_threads:
+                self.store.append(session.id, [StoredMessage.human(
+                    ts=message.ts, text=text, author_id=message.user_id,
+                    author_name=incoming.user_name,
+                )])
+                return
+        except StoreUnavailable as error:
+            log.error("store unavailable for %s: %s", session.id, error)
+            sink.fail(say.STORE_DOWN)
+            return
+        self._conversation.answer(incoming, sink)
+
+    def _is_part_of(self, session: SessionKey) -> bool:
+        try:
+            return self.store.has_session(session.id)
+        except StoreUnavailable as error:
+            log.error("store unavailable checking %s: %s", session.id, error)
+            return False
+
+    def _claim(self, message: SlackMessage) -> bool:
+        keys = claim_keys(message)
+        try:
+            state = self._claims.claim(keys)
+        except StoreUnavailable as error:
+            # Answering twice on a retry is better than never answering during an outage.
+            log.warning("claim store unavailable (%s); deduplicating in this process only", error)
+            state = self._fallback_claims.claim(keys)
+        if state is not ClaimState.CLAIMED:
+            log.info("dropped duplicate delivery of %s (%s)", message.ts, state.value)
+            return False
+        return True
+
+    def _complete(self, message: SlackMessage) -> None:
+        keys = claim_keys(message)
+        try:
+            self._claims.complete(keys)
+        except StoreUnavailable as error:
+            log.warning("could not mark %s done: %s", message.ts, error)
+            self._fallback_claims.complete(keys)
+
+    def _sink(self, client: WebClient, message: SlackMessage, session: SessionKey) -> SlackReplySink:
+        return SlackReplySink(
+            client,
+            channel=message.channel_id,
+            thread_ts=session.thread_ts,
+            recipient_team_id=message.team_id,
+            recipient_user_id=message.user_id,
+            loading_messages=self._policy.loading_messages,
+            buffer_chars=self._policy.stream_buffer_chars,
+            update_interval=self._policy.update_interval_seconds,
+            logger=log,
+        )
+
