@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
 from bot.config import ConfigError
 from bot.slack.client import make_web_client
+from bot.slack.executor import ListenerExecutor
 from bot.slack.listeners import mentions, messages, other_events
 from bot.slack.turns import SlackTurns, TurnPolicy
 from bot.slack.users import UserNames
@@ -36,9 +36,7 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             process_before_response=process_before_response,
             # auth.test runs here, once: the bot user id is known before the first event.
             token_verification_enabled=True,
-            listener_executor=ThreadPoolExecutor(
-                max_workers=settings.worker_threads, thread_name_prefix="listener"
-            ),
+            listener_executor=ListenerExecutor(settings.worker_threads),
         )
     except BoltError as error:
         raise ConfigError(
