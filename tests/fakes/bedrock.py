@@ -1,0 +1,395 @@
+"""A wire-level fake of Amazon Bedrock Runtime's Converse and ConverseStream APIs.
+
+The real `langchain_aws.ChatBedrockConverse` (boto3 underneath) talks to it over HTTP, so tests
+see exactly what Claude would be sent and get back what botocore would raise. Errors follow the
+service model in botocore's `bedrock-runtime` data: REST-JSON errors carry `x-amzn-ErrorType`,
+and failures after the stream started are event-stream messages with `:message-type` exception.
+
+    with FakeBedrock() as bedrock:
+        model = ChatBedrockConverse(model=MODEL, endpoint_url=bedrock.url, region_name="us-east-1",
+                                    aws_access_key_id="x", aws_secret_access_key="x")
+        bedrock.reply = "Hello!"
+        assert model.invoke("Hi").content == "Hello!"
+        assert "Hi" in bedrock.all_text_sent()
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes._http import FakeHTTPServer, QuietHandler
+from tests.fakes.eventstream import encode_event, encode_exception
+
+Reply = str | Callable[[dict[str, Any]], str] | None
+
+# kind -> (HTTP status, x-amzn-ErrorType, message), as Bedrock answers them.
+HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
+    "throttling": (
+        429,
+        "ThrottlingException",
+        "Too many requests, please wait before trying again.",
+    ),
+    "unavailable": (
+        503,
+        "ServiceUnavailableException",
+        "Bedrock is unable to process your request.",
+    ),
+    "access_denied": (
+        403,
+        "AccessDeniedException",
+        "You don't have access to the model with the specified model ID.",
+    ),
+    "not_found": (404, "ResourceNotFoundException", "The provided model identifier is invalid."),
+    "too_long": (400, "ValidationException", "Input is too long for requested model."),
+    "internal": (500, "InternalServerException", "The server encountered an internal error."),
+    "model_timeout": (
+        408,
+        "ModelTimeoutException",
+        "Model has timed out in processing the request.",
+    ),
+}
+FAULT_KINDS = (*HTTP_FAULTS, "timeout", "stream_error")
+# Exceptions ConverseStream may send mid-stream (member names of ConverseStreamOutput).
+STREAM_EXCEPTIONS: dict[str, str] = {
+    "throttlingException": "Too many requests, please wait before trying again.",
+    "modelStreamErrorException": "Model stream error: the model produced an invalid sequence.",
+    "internalServerException": "The server encountered an internal error.",
+    "serviceUnavailableException": "Bedrock is unable to process your request.",
+    "validationException": "Input is too long for requested model.",
+}
+# A stream_error met by a non-streaming Converse call: the HTTP error of the same cause.
+_STREAM_EXCEPTION_AS_HTTP = {
+    "throttlingException": (429, "ThrottlingException"),
+    "modelStreamErrorException": (424, "ModelErrorException"),
+    "internalServerException": (500, "InternalServerException"),
+    "serviceUnavailableException": (503, "ServiceUnavailableException"),
+    "validationException": (400, "ValidationException"),
+}
+_MUST_START_WITH_USER = (
+    "A conversation must start with a user message. "
+    "Try again with a conversation that starts with a user message."
+)
+_ERROR_TYPE_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+
+@dataclass(frozen=True)
+class BedrockRequest:
+    model_id: str
+    body: dict[str, Any]
+    streaming: bool
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
+    time: float = field(default=0.0, compare=False)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    @property
+    def system_text(self) -> str:
+        return "\n".join(block["text"] for block in self.body.get("system", []) if "text" in block)
+
+
+@dataclass
+class _Fault:
+    kind: str
+    times: int
+    exception: str = "throttlingException"
+    message: str | None = None
+
+
+def content_text(content: list[dict[str, Any]]) -> str:
+    """The text blocks of a Converse message's content, joined."""
+    return "\n".join(block["text"] for block in content if "text" in block)
+
+
+def default_reply(body: dict[str, Any]) -> str:
+    last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), None)
+    question = content_text(last_user.get("content", [])) if last_user else ""
+    return f"Answer to: {question[:40]}"
+
+
+def validation_problem(body: dict[str, Any]) -> str | None:
+    """The ValidationException message Bedrock gives for a malformed conversation, if any."""
+    messages = body.get("messages")
+    if not messages:
+        return _MUST_START_WITH_USER
+    if messages[0].get("role") != "user":
+        return _MUST_START_WITH_USER
+    for before, after in zip(messages, messages[1:], strict=False):
+        if before.get("role") == after.get("role"):
+            return (
+                "A conversation must alternate between user and assistant roles. Make sure "
+                "the conversation alternates between user and assistant roles and try again."
+            )
+    for m_index, message in enumerate(messages):
+        content = message.get("content") or []
+        if not content:
+            return (
+                f"The content field in the Message object at messages.{m_index} is empty. "
+                "Add a ContentBlock object to the content field and try again."
+            )
+        for c_index, block in enumerate(content):
+            if "text" in block and not block["text"].strip():
+                return (
+                    f"The text field in the ContentBlock object at messages.{m_index}"
+                    f".content.{c_index} is blank. Add text to the text field, and try again."
+                )
+    return None
+
+
+def usage_for(body: dict[str, Any], reply: str) -> dict[str, int]:
+    sent = sum(len(json.dumps(m)) for m in body.get("messages", []))
+    sent += sum(len(b.get("text", "")) for b in body.get("system", []))
+    input_tokens, output_tokens = sent // 4 + 1, len(reply) // 4 + 1
+    return {
+        "inputTokens": input_tokens,
+        "outputTokens": output_tokens,
+        "totalTokens": input_tokens + output_tokens,
+    }
+
+
+class _BedrockHandler(QuietHandler):
+    owner: FakeBedrock  # type: ignore[assignment]
+
+    def do_POST(self) -> None:  # noqa: N802
+        raw = self.read_body()
+        parts = self.path.split("?", 1)[0].split("/")
+        # /model/{modelId}/converse[-stream]; the id is URL-encoded (profiles contain ':').
+        if len(parts) != 4 or parts[1] != "model" or parts[3] not in ("converse", "converse-stream"):
+            self.send_error_json(404, "UnknownOperationException", "")
+            return
+        fake = self.owner
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self.send_error_json(400, "SerializationException", "Invalid JSON body")
+            return
+        streaming = parts[3] == "converse-stream"
+        request = BedrockRequest(
+            model_id=unquote(parts[2]),
+            body=body,
+            streaming=streaming,
+            headers=dict(self.headers.items()),
+            time=time.time(),
+        )
+        fault = fake._record(request)
+        try:
+            self.answer(request, fault)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout, cancelled stream): nothing to answer
+        finally:
+            fake._finish()
+
+    def answer(self, request: BedrockRequest, fault: _Fault | None) -> None:
+        fake = self.owner
+        fake._pause(fake.latency)
+        if fault and fault.kind == "timeout":
+            fake._pause(fake.timeout_sleep)
+            fault = None
+        if fault and fault.kind in HTTP_FAULTS:
+            status, error_type, message = HTTP_FAULTS[fault.kind]
+            self.send_error_json(status, error_type, fault.message or message)
+            return
+        if fault and fault.kind == "stream_error" and not request.streaming:
+            status, error_type = _STREAM_EXCEPTION_AS_HTTP[fault.exception]
+            message = fault.message or STREAM_EXCEPTIONS[fault.exception]
+            self.send_error_json(status, error_type, message)
+            return
+        problem = validation_problem(request.body) if fake.validate else None
+        if problem:
+            self.send_error_json(400, "ValidationException", problem)
+            return
+        reply = fake.reply_for(request.body)
+        if request.streaming:
+            self.stream(request, reply, fault)
+        else:
+            self.converse(request, reply)
+
+    def converse(self, request: BedrockRequest, reply: str) -> None:
+        started = time.monotonic()
+        answer = {
+            "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
+            "stopReason": "end_turn",
+            "usage": usage_for(request.body, reply),
+            "metrics": {"latencyMs": int((time.monotonic() - started) * 1000) + 1},
+        }
+        self.send_bytes(200, json.dumps(answer).encode(), self.common_headers("application/json"))
+
+    def stream(self, request: BedrockRequest, reply: str, fault: _Fault | None) -> None:
+        fake = self.owner
+        started = time.monotonic()
+        self.send_response(200)
+        for name, value in self.common_headers("application/vnd.amazon.eventstream").items():
+            self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.write_chunk(encode_event("messageStart", {"p": "abcd", "role": "assistant"}))
+        step = max(1, fake.chunk_chars)
+        pieces = [reply[i : i + step] for i in range(0, len(reply), step)]
+        interval = 1 / fake.tokens_per_second if fake.tokens_per_second else 0.0
+        for sent, piece in enumerate(pieces):
+            if fault and sent >= fake.stream_error_after_chunks:
+                break
+            if sent:
+                fake._pause(interval)
+            delta = {"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefgh"}
+            self.write_chunk(encode_event("contentBlockDelta", delta))
+        if fault:
+            message = fault.message or STREAM_EXCEPTIONS[fault.exception]
+            payload: dict[str, Any] = {"message": message}
+            if fault.exception == "modelStreamErrorException":
+                payload |= {"originalStatusCode": 500, "originalMessage": message}
+            self.write_chunk(encode_exception(fault.exception, payload))
+        else:
+            self.write_chunk(encode_event("contentBlockStop", {"contentBlockIndex": 0, "p": "ab"}))
+            self.write_chunk(encode_event("messageStop", {"p": "abc", "stopReason": "end_turn"}))
+            metadata = {
+                "metrics": {"latencyMs": int((time.monotonic() - started) * 1000) + 1},
+                "p": "abcdef",
+                "usage": usage_for(request.body, reply),
+            }
+            self.write_chunk(encode_event("metadata", metadata))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def common_headers(self, content_type: str) -> dict[str, str]:
+        return {"Content-Type": content_type, "x-amzn-RequestId": str(uuid.uuid4())}
+
+    def send_error_json(self, status: int, error_type: str, message: str) -> None:
+        headers = self.common_headers("application/json")
+        headers["x-amzn-ErrorType"] = error_type + _ERROR_TYPE_SUFFIX
+        self.send_bytes(status, json.dumps({"message": message}).encode(), headers)
+
+
+class FakeBedrock(FakeHTTPServer):
+    """Converse / ConverseStream over HTTP with configurable replies, speed and faults."""
+
+    def __init__(
+        self,
+        *,
+        reply: Reply = None,
+        latency: float = 0.0,
+        tokens_per_second: float | None = None,
+        chunk_chars: int = 4,
+        timeout_sleep: float = 3.0,
+        stream_error_after_chunks: int = 2,
+        validate: bool = True,
+    ) -> None:
+        super().__init__()
+        self.reply: Reply = reply
+        self.latency = latency
+        self.tokens_per_second = tokens_per_second
+        self.chunk_chars = chunk_chars
+        self.timeout_sleep = timeout_sleep
+        self.stream_error_after_chunks = stream_error_after_chunks
+        # Reject what Bedrock rejects (first turn not user, roles not alternating, blank text).
+        self.validate = validate
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._requests: list[BedrockRequest] = []
+        self._faults: list[_Fault] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    handler_class = _BedrockHandler
+
+    @property
+    def url(self) -> str:
+        return self.base_url
+
+    # --- recording -------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[BedrockRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def last_request(self) -> BedrockRequest:
+        requests = self.requests
+        if not requests:
+            raise AssertionError("FakeBedrock received no request")
+        return requests[-1]
+
+    def last_messages(self) -> list[dict[str, Any]]:
+        return self.last_request.messages
+
+    def all_text_sent(self, request: BedrockRequest | None = None) -> str:
+        """System prompt and every message's text, joined, for `in` assertions."""
+        request = request or self.last_request
+        parts = [request.system_text] if request.system_text else []
+        parts += [content_text(m.get("content", [])) for m in request.messages]
+        return "\n".join(parts)
+
+    def wait_for_requests(self, count: int = 1, timeout: float = 10) -> list[BedrockRequest]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout):
+                raise AssertionError(f"FakeBedrock got {len(self._requests)} requests, expected {count}")
+            return list(self._requests)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._faults.clear()
+            self.max_in_flight = self.in_flight
+
+    # --- behaviour -------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        kind: str,
+        times: int = 1,
+        *,
+        exception: str = "throttlingException",
+        message: str | None = None,
+    ) -> None:
+        """Make the next `times` requests fail as `kind` (see FAULT_KINDS).
+
+        `exception` picks the event-stream exception for "stream_error"
+        (throttlingException, modelStreamErrorException, ...).
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if kind == "stream_error" and exception not in STREAM_EXCEPTIONS:
+            raise ValueError(f"unknown stream exception {exception!r}")
+        with self._lock:
+            self._faults.append(_Fault(kind, times, exception, message))
+
+    def reply_for(self, body: dict[str, Any]) -> str:
+        reply = self.reply
+        if reply is None:
+            return default_reply(body)
+        return reply(body) if callable(reply) else reply
+
+    def _record(self, request: BedrockRequest) -> _Fault | None:
+        with self._changed:
+            self._requests.append(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._changed.notify_all()
+            if not self._faults:
+                return None
+            fault = self._faults[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                self._faults.pop(0)
+            return _Fault(fault.kind, 1, fault.exception, fault.message)
+
+    def _finish(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stopping.wait(seconds)
