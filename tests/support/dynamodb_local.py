@@ -6,6 +6,7 @@ skip: tests that silently skip would hide that the DynamoDB store was never exer
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
 from bot.store.aws import make_dynamodb_client
@@ -151,3 +153,42 @@ class DynamoDBLocal:
     def _output(self) -> str:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-4000:]
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: object) -> Any:
+        yield self._data
+
+
+class InjectedFault:
+    """Make a client's calls fail as DynamoDB would (DynamoDB Local never throttles).
+
+    Works at the HTTP layer (botocore's `before-send` event), so botocore's own parsing and
+    retry logic run unchanged; `attempts` counts the requests that were failed.
+    """
+
+    def __init__(
+        self, client: Any, operation: str, code: str, *, status: int = 400, times: int = 1000
+    ) -> None:
+        self.client, self.operation, self.code = client, operation, code
+        self.status, self.remaining, self.attempts = status, times, 0
+
+    def __enter__(self) -> InjectedFault:
+        self.client.meta.events.register(f"before-send.dynamodb.{self.operation}", self._answer)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.client.meta.events.unregister(f"before-send.dynamodb.{self.operation}", self._answer)
+
+    def _answer(self, request: Any, **_: object) -> Any:
+        if self.remaining <= 0:
+            return None
+        self.remaining -= 1
+        self.attempts += 1
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}",
+                           "message": "injected by the test"}).encode()
+        headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "fault"}
+        return AWSResponse(request.url, self.status, headers, _Body(body))
