@@ -182,7 +182,7 @@ class _BedrockHandler(QuietHandler):
         fault = fake._record(request)
         try:
             self.answer(request, fault)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the client gave up (timeout, cancelled stream): nothing to answer
         finally:
             fake._finish()

@@ -519,7 +519,7 @@ class _SlackHandler(QuietHandler):
         headers = dict(self.headers.items())
         status, response, extra = self.owner._answer(method, params, headers, token)
         out_headers = {"Content-Type": "application/json; charset=utf-8", **extra}
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        with contextlib.suppress(OSError):
             self.send_bytes(status, json.dumps(response).encode(), out_headers)
 
 
