@@ -56,8 +56,10 @@ install_jar() {
 start() {
   local port="${1:?usage: $0 start PORT}" dir
   dir="$(jar_dir)" || { echo "DynamoDB Local is not installed: run $0 install" >&2; exit 1; }
+  # It writes a metadata file into its working folder: keep that out of the work tree.
+  cd "$PREFIX"
   exec java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -port "$port"
+    -inMemory -sharedDb -disableTelemetry -port "$port"
 }
 
 case "${1:-}" in

@@ -13,13 +13,13 @@ from botocore.config import Config
 
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 5
-MAX_ATTEMPTS = 3
+TOTAL_ATTEMPTS = 3  # the first try and two retries
 MAX_POOL_CONNECTIONS = 128
 
 
 def client_config() -> Config:
     return Config(
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         max_pool_connections=MAX_POOL_CONNECTIONS,

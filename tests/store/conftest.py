@@ -1,4 +1,7 @@
-"""DynamoDB Local for the store tests: one server per session, a fresh table per test."""
+"""Store test fixtures: a fresh DynamoDB table per test, every backend, a hand-moved clock.
+
+The DynamoDB Local server (`dynamodb_local`, `dynamodb_client`) comes from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +18,6 @@ from bot.store.claims import DynamoDBClaimStore, InMemoryClaimStore, SQLiteClaim
 from bot.store.dynamodb import DynamoDBMessageStore
 from bot.store.sqlite import SQLiteMessageStore
 from bot.store.table import create_table
-from tests.support.dynamodb_local import DynamoDBLocal
-
-
-@pytest.fixture(scope="session")
-def dynamodb_local() -> Iterator[DynamoDBLocal]:
-    server = DynamoDBLocal().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def dynamodb_client(dynamodb_local: DynamoDBLocal) -> Any:
-    dynamodb_local.start()  # a previous outage test may have left it stopped
-    return dynamodb_local.client()
 
 
 @pytest.fixture

@@ -107,10 +107,12 @@ class DynamoDBLocal:
         java, jar = find_java(), find_jar()
         command = [
             java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-            "-inMemory", "-sharedDb", "-port", str(self.port),
+            "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port),
         ]
+        # cwd: it writes a metadata file into its working folder, which must not be the repo.
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=jar.parent,
         )
         self._wait_until_ready()
         return self
