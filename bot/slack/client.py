@@ -1,0 +1,88 @@
+"""The Slack Web API client every part of the bot shares, and one way to call it safely."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http.client import HTTPException
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.web import SlackResponse
+
+# Slack answers in well under a second; a call still hanging after this is better failed and
+# handled (the reply sink falls back) than left to hold a worker thread.
+TIMEOUT_SECONDS = 15
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """Retries for what Slack asks to retry: HTTP 429 after its Retry-After, connection resets
+    and 500/503. A rate-limited call waits in the worker thread, which is what Slack wants."""
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=1),
+    ]
+
+
+def make_web_client(token: str, base_url: str) -> WebClient:
+    """A WebClient for `base_url` (SLACK_API_URL; tests point it at a local fake)."""
+    return WebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        timeout=TIMEOUT_SECONDS,
+        retry_handlers=retry_handlers(),
+    )
+
+
+# What to do about errors that mean the bot cannot write in this conversation at all.
+_HINTS = {
+    "not_in_channel": "invite the bot to the channel",
+    "channel_not_found": "the channel is gone or the bot cannot see it",
+    "is_archived": "the channel is archived",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid",
+    "not_authed": "SLACK_BOT_TOKEN is missing",
+    "token_revoked": "the app was uninstalled or its token revoked",
+    "account_inactive": "the app was uninstalled or its token revoked",
+    "missing_scope": "add the chat:write scope and reinstall the app",
+    "ratelimited": "Slack kept rate-limiting after the retries",
+}
+
+
+class Refused(Exception):
+    """Slack refused a call or could not be reached (after the client's retries)."""
+
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"{method}: {error}")
+        self.method = method
+        self.error = error
+
+    def explain(self) -> str:
+        hint = _HINTS.get(self.error)
+        return f"{self.method} failed with {self.error}" + (f" ({hint})" if hint else "")
+
+
+class SlackCaller:
+    """Calls one WebClient method, turning every way it can fail into a logged `Refused`."""
+
+    def __init__(self, channel: str, log: logging.Logger) -> None:
+        self._channel = channel
+        self._log = log
+
+    def call(self, method: Callable[..., SlackResponse], **arguments: Any) -> SlackResponse:
+        try:
+            return method(**arguments)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        except (SlackClientError, OSError, HTTPException) as error:  # unreachable, timed out
+            code = type(error).__name__
+        name = getattr(method, "__name__", "call")
+        self._log.warning("Slack %s in %s failed: %s", name, self._channel, code)
+        raise Refused(name, code)
