@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.core.records import RecentHistory, Role, StoredMessage
 from bot.store.sqlite_db import SQLiteDatabase
@@ -130,7 +131,7 @@ class SQLiteMessageStore:
             connection.execute("DELETE FROM messages WHERE expires_at <= ?", (now,))
 
 
-def _message(row: tuple) -> StoredMessage:
+def _message(row: tuple[Any, ...]) -> StoredMessage:
     key, role, text, author_id, author_name, slack_ts, meta = row
     kind: Role = "ai" if role == "ai" else "human"
     return StoredMessage(key, kind, text, author_id, author_name, slack_ts, json.loads(meta))

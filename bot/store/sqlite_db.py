@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bot.core.ports import StoreUnavailable
 
@@ -45,7 +46,7 @@ class SQLiteDatabase:
                 raise
             self._connection.execute("COMMIT")
 
-    def read(self, action: str, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple]:
+    def read(self, action: str, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock, self._errors(action):
             return self._connection.execute(sql, parameters).fetchall()
 

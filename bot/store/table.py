@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.store.errors import describe_cause, error_code
+from bot.store.errors import describe_cause, dynamodb_errors, error_code
 
 PARTITION_KEY = "SessionId"
 SORT_KEY = "MessageKey"
@@ -24,7 +24,16 @@ def create_table(client: Any, name: str) -> bool:
     """Create the table and switch TTL on; return False if it already existed.
 
     Safe to run twice: an existing table is left as it is, except that TTL is switched on.
+    Raises StoreUnavailable (naming the cause) when DynamoDB cannot be reached or refuses.
     """
+    with dynamodb_errors(name, "create table"):
+        created = _create(client, name)
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAITER)
+        ensure_ttl(client, name)
+    return created
+
+
+def _create(client: Any, name: str) -> bool:
     try:
         client.create_table(
             TableName=name,
@@ -38,14 +47,11 @@ def create_table(client: Any, name: str) -> bool:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        created = True
     except ClientError as error:
         if error_code(error) != "ResourceInUseException":
             raise
-        created = False
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAITER)
-    ensure_ttl(client, name)
-    return created
+        return False
+    return True
 
 
 def ensure_ttl(client: Any, name: str) -> None:

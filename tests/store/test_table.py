@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from bot.core.ports import StoreUnavailable
 from bot.store.table import create_table, describe_table_problem
-from tests.support.dynamodb_local import DynamoDBLocal
+from tests.support.dynamodb_local import DynamoDBLocal, free_port
 
 
 def test_create_table_twice_returns_false_and_keeps_ttl_on(dynamodb_client: Any) -> None:
@@ -41,3 +44,9 @@ def test_unreachable_endpoint_is_reported(dynamodb_local: DynamoDBLocal) -> None
     finally:
         dynamodb_local.start()
     assert problem is not None and "cannot be reached: cannot connect to" in problem
+
+
+def test_create_table_on_an_unreachable_endpoint_names_the_cause() -> None:
+    client = DynamoDBLocal(port=free_port()).client()  # nothing listens there
+    with pytest.raises(StoreUnavailable, match="'history': create table failed: cannot connect"):
+        create_table(client, "history")
