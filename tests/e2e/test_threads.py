@@ -42,7 +42,7 @@ def test_mention_in_channel_is_answered_in_a_thread_under_it(bot, fake_slack, fa
     assert answers_in(fake_slack, CHANNEL, "1700000001.000100") == ["Hello Ana, nice to meet you."]
     start = fake_slack.calls_to("chat.startStream")[0].params
     assert (start["channel"], start["thread_ts"]) == (CHANNEL, "1700000001.000100")
-    sent = fake_bedrock.last_request()
+    sent = fake_bedrock.last_request
     assert [m["role"] for m in sent.messages] == ["user"]
     assert "hi, I'm Ana" in fake_bedrock.all_text_sent(sent)
     assert "<@U_BOT>" not in fake_bedrock.all_text_sent(sent)
@@ -124,7 +124,7 @@ def test_model_settings_reach_bedrock(start_bot, fake_bedrock):
                     model_top_k=40, model_max_tokens=321, system_prompt="Be brief, test.")
     bot.post(mention("1700000001.000100", "hi"))
     bot.drain()
-    sent = fake_bedrock.last_request()
+    sent = fake_bedrock.last_request
     assert sent.model_id == "us.anthropic.claude-test-v1:0"
     assert sent.body["inferenceConfig"]["maxTokens"] == 321
     assert sent.body["inferenceConfig"]["temperature"] == 0.2
