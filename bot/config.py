@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_BEDROCK_MODEL_ID = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+DEFAULT_BEDROCK_MODEL_ID = "us.anthropic.claude-sonnet-4-6"
 DEFAULT_SYSTEM_PROMPT = (
     "You are Claude, a helpful assistant answering in a Slack thread. "
     "Be concise and use Markdown where it helps. "
@@ -100,7 +100,7 @@ class Settings(BaseSettings):
             return self.model_id
         return {
             "bedrock": DEFAULT_BEDROCK_MODEL_ID,
-            "anthropic": "claude-sonnet-4-5",
+            "anthropic": "claude-sonnet-4-6",
             "openai": "gpt-4o-mini",
             "local": "smollm2-135m-instruct",
         }[self.model_provider]

@@ -6,7 +6,7 @@ JSON message or, when the request says `"stream": true`, as the SSE events Anthr
 message_delta, message_stop). Each request is recorded, so tests assert what Claude was sent.
 
     with FakeAnthropic(reply="Hello!") as api:
-        model = ChatAnthropic(model="claude-sonnet-4-5", api_key="k", base_url=api.url)
+        model = ChatAnthropic(model="claude-sonnet-4-6", api_key="k", base_url=api.url)
         assert model.invoke("Hi").content == "Hello!"
         assert api.last_request.body["messages"] == [{"role": "user", "content": "Hi"}]
 """

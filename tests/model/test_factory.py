@@ -87,7 +87,7 @@ def test_anthropic_gets_key_url_and_sampling(make_settings: MakeSettings) -> Non
     ))
 
     assert isinstance(model, ChatAnthropic)
-    assert model.model == "claude-sonnet-4-5"
+    assert model.model == "claude-sonnet-4-6"
     assert model.anthropic_api_key.get_secret_value() == "sk-ant-test"
     assert model.anthropic_api_url == "http://127.0.0.1:9"
     assert (model.temperature, model.max_tokens, model.top_k) == (0.7, 2000, 10)
