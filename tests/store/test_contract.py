@@ -210,3 +210,9 @@ def test_has_session(store: MessageStore) -> None:
 def test_appending_nothing_or_one(store: MessageStore, count: int) -> None:
     assert store.append(SESSION, turns(1)[:count]) == count
     assert store.has_session(SESSION) is bool(count)
+
+
+def test_sessions_written_at_the_same_moment_are_listed_by_id(store: MessageStore) -> None:
+    for session in ("T1:C3:1.0", "T1:C1:1.0", "T1:C2:1.0"):
+        store.append(session, [human("1700000001.000100")])  # the clock does not move
+    assert store.sessions() == ["T1:C1:1.0", "T1:C2:1.0", "T1:C3:1.0"]
