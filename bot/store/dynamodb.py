@@ -6,7 +6,9 @@ already there and does nothing, and no write ever reads or rewrites another mess
 
 Messages too large for one item (DynamoDB's 400 KB limit) are split into parts, written in
 order; a reader skips a message until all its parts are present, so nobody ever sees half
-a message (see dynamodb_items.py for the layout).
+a message (see dynamodb_items.py for the layout). Parts keep everything in one table with one
+IAM grant and one TTL; offloading to S3 would add a second store for a case (a single
+message over 400 KB) that Slack's own message limits make rare.
 
 Expired items are ignored on read: DynamoDB's TTL deletes them only eventually (and DynamoDB
 Local never does), but the history must end at `ExpiresAt` all the same.
@@ -22,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from bot.core.records import RecentHistory, StoredMessage
 from bot.store.batch import delete_keys
+from bot.store.claims import CLAIM_PREFIX
 from bot.store.dynamodb_items import (
     Item,
     base_key,
@@ -33,7 +36,6 @@ from bot.store.errors import dynamodb_errors, error_code
 from bot.store.tokens import take_within_budget
 
 RECENT_PAGE_SIZE = 40
-CLAIM_PREFIX = "claim#"
 
 
 class DynamoDBMessageStore:
