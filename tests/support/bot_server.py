@@ -23,13 +23,21 @@ class BotServer:
         self.app = create_app(self.deps)
         self._server = make_server(self.app, host="127.0.0.1", port=0, threads=8)
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        # waitress's run() has no stop; loop in small steps so stop() can end it cleanly.
+        while not self._stopping.is_set():
+            self._server.asyncore.loop(timeout=0.05, map=self._server._map, count=1)
 
     def start(self) -> BotServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
         self._server.close()
         self.app.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=False)
 
