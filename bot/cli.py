@@ -1,8 +1,13 @@
-"""`python -m bot …`: run the bot (Socket Mode or HTTP) and the operator commands."""
+"""`python -m bot …`: run the bot (Socket Mode, HTTP, console) and the operator commands.
+
+Each operator command lives in `bot/commands/<name>.py` with `add_parser(subparsers)` and
+`run(args, settings) -> int`; add it to COMMANDS below.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 
@@ -10,6 +15,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
+
+COMMANDS = ("table",)
 
 NO_SLACK_TOKENS = (
     "No Slack tokens are set. To run in Slack, set SLACK_BOT_TOKEN (xoxb-...) and either "
@@ -19,13 +26,13 @@ NO_SLACK_TOKENS = (
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="Socket Mode if SLACK_APP_TOKEN is set, else HTTP (default)")
     commands.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz on $PORT")
     commands.add_parser("socket", help="Socket Mode (development; needs SLACK_APP_TOKEN)")
-    table = commands.add_parser("table", help="manage the DynamoDB table")
-    table.add_argument("action", choices=["create", "check"])
+    for name in COMMANDS:
+        importlib.import_module(f"bot.commands.{name}").add_parser(commands)
     return parser
 
 
@@ -44,10 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
-    if command == "table":
-        from bot.commands.table import run_table_command
-
-        return run_table_command(settings, args.action)
+    if command in COMMANDS:
+        return int(importlib.import_module(f"bot.commands.{command}").run(args, settings))
     if command == "run":
         if settings.slack_app_token:
             command = "socket"
