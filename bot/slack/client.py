@@ -77,6 +77,15 @@ class SlackCaller:
         self._log = log
 
     def call(self, method: Callable[..., SlackResponse], **arguments: Any) -> SlackResponse:
+        return self._call(method, arguments, logging.WARNING)
+
+    def call_quietly(self, method: Callable[..., SlackResponse], **arguments: Any) -> SlackResponse:
+        """For calls whose failure is expected and handled (status, streaming not enabled)."""
+        return self._call(method, arguments, logging.INFO)
+
+    def _call(
+        self, method: Callable[..., SlackResponse], arguments: dict[str, Any], level: int
+    ) -> SlackResponse:
         try:
             return method(**arguments)
         except SlackApiError as error:
@@ -84,5 +93,5 @@ class SlackCaller:
         except (SlackClientError, OSError, HTTPException) as error:  # unreachable, timed out
             code = type(error).__name__
         name = getattr(method, "__name__", "call")
-        self._log.warning("Slack %s in %s failed: %s", name, self._channel, code)
+        self._log.log(level, "Slack %s in %s failed: %s", name, self._channel, code)
         raise Refused(name, code)

@@ -163,6 +163,7 @@ def _cut_inside_a_line(text: str, limit: int, *, earliest: int) -> Cut:
         if index + len(close) <= limit or room <= earliest:
             break
         room = max(earliest, limit - len(close))
+    assert fence is not None  # the loop returns when no fence is open
     return Cut(index, close=close, reopen=_reopening(fence, limit))
 
 

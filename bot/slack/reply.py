@@ -75,7 +75,9 @@ class SlackReplySink:
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
-        self._recipient = {"recipient_team_id": recipient_team_id, "recipient_user_id": recipient_user_id}
+        # Required when streaming to channels, not in DMs.
+        recipient = {"recipient_team_id": recipient_team_id, "recipient_user_id": recipient_user_id}
+        self._recipient = {name: value for name, value in recipient.items() if value}
         self._loading_messages = list(loading_messages)[:10]  # Slack takes at most 10
         self._status_text = status_text
         self._buffer_chars = buffer_chars
@@ -200,7 +202,7 @@ class SlackReplySink:
     def _start_message(self, text: str) -> None:
         if self._may_stream:
             try:
-                response = self._slack.call(
+                response = self._slack.call_quietly(
                     self._client.chat_startStream, channel=self._channel,
                     thread_ts=self._thread_ts, markdown_text=text, **self._recipient,
                 )
@@ -272,7 +274,7 @@ class SlackReplySink:
             self._post(_joined(rest, notice))
             return
         fence = open_fence(message.text + rest)
-        ending = _joined(rest + ("\n" + fence.marker if fence else ""), notice)
+        ending = rest + ("\n" + fence.marker if fence else "") + "\n\n" + notice
         try:
             if message.streaming:
                 self._slack.call(self._client.chat_stopStream, channel=self._channel, ts=message.ts,
@@ -310,10 +312,10 @@ class SlackReplySink:
     def _stop_stream_quietly(self, message: _Message) -> None:
         # If this fails, Slack ends the abandoned stream by itself; the answer goes on anyway.
         with suppress(Refused):
-            self._slack.call(self._client.chat_stopStream, channel=self._channel, ts=message.ts)
+            self._slack.call_quietly(self._client.chat_stopStream, channel=self._channel, ts=message.ts)
 
     def _set_status(self, status: str, loading_messages: list[str] | None) -> None:
-        self._slack.call(
+        self._slack.call_quietly(
             self._client.assistant_threads_setStatus, channel_id=self._channel,
             thread_ts=self._thread_ts, status=status, loading_messages=loading_messages,
         )
