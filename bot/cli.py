@@ -12,6 +12,7 @@ import logging
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.core.ports import StoreUnavailable
 from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    except StoreUnavailable as error:
+        print(f"store error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
 
