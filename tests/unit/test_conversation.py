@@ -1,0 +1,163 @@
+"""The conversation core with LangChain's fake chat model and the real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
+
+from bot import messages as say
+from bot.core.conversation import Conversation, Outcome
+from bot.core.ports import StoreUnavailable
+from bot.core.records import IncomingMessage, SessionKey, StoredMessage, sort_key
+from bot.store.sqlite import SQLiteMessageStore
+from bot.wiring import FriendlyModelFailures
+
+SESSION = SessionKey("T1", "C1", "100.000001")
+
+
+class Throttled(Exception):
+    """Looks like botocore's ClientError to the classifier: a ThrottlingException code."""
+
+    def __init__(self) -> None:
+        super().__init__("ThrottlingException")
+        self.response = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+
+
+class FlakyModel(GenericFakeChatModel):
+    """Fails its first `failures` streams before any text, then streams normally."""
+
+    failures: int = 0
+    calls: int = 0
+    prompts: list[list[BaseMessage]] = []
+
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.calls += 1
+        self.prompts.append(list(messages))
+        if self.calls <= self.failures:
+            raise Throttled()
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def show_status(self) -> None:
+        self.events.append(("status", ""))
+
+    def write(self, text: str) -> None:
+        self.events.append(("write", text))
+
+    def finish(self, *, note: str = "") -> str:
+        self.events.append(("finish", note))
+        return "555.000001"
+
+    def fail(self, message: str) -> None:
+        self.events.append(("fail", message))
+
+    @property
+    def written(self) -> str:
+        return "".join(text for kind, text in self.events if kind == "write")
+
+
+class BrokenStore(SQLiteMessageStore):
+    def append(self, session_id: str, messages: Any) -> int:
+        raise StoreUnavailable("DynamoDB unreachable")
+
+
+def model(*answers: str, failures: int = 0) -> FlakyModel:
+    return FlakyModel(messages=iter(AIMessage(a) for a in answers), failures=failures, prompts=[])
+
+
+def conversation(store: Any, chat_model: Any, budget: int = 10_000) -> Conversation:
+    return Conversation(
+        store=store, model=chat_model, system_prompt="sys", token_budget=budget,
+        failure_policy=FriendlyModelFailures(), sleep=lambda _: None,
+    )
+
+
+def ask(text: str, ts: str) -> IncomingMessage:
+    return IncomingMessage(SESSION, ts, "U1", text, "Ana")
+
+
+@pytest.fixture
+def store() -> SQLiteMessageStore:
+    return SQLiteMessageStore(":memory:", ttl_seconds=0)
+
+
+def test_answer_is_streamed_and_both_records_are_stored(store):
+    sink = RecordingSink()
+    result = conversation(store, model("Hello there, Ana.")).answer(ask("hi", "200.000001"), sink)
+    assert result.outcome is Outcome.ANSWERED
+    assert sink.events[0] == ("status", "")
+    assert sink.written == "Hello there, Ana." == result.answer
+    stored = store.all(SESSION.id)
+    assert [(m.key, m.role, m.text) for m in stored] == [
+        (sort_key("200.000001", "0"), "human", "hi"),
+        (sort_key("200.000001", "1"), "ai", "Hello there, Ana."),
+    ]
+    assert stored[1].slack_ts == "555.000001"
+
+
+def test_second_turn_sees_the_first(store):
+    chat = model("first answer", "second answer")
+    bot = conversation(store, chat)
+    bot.answer(ask("My name is Lee.", "200.000001"), RecordingSink())
+    bot.answer(ask("Do you remember my name?", "300.000001"), RecordingSink())
+    second_prompt = [m.text for m in chat.prompts[1]]
+    assert second_prompt == ["sys", "My name is Lee.", "first answer", "Do you remember my name?"]
+
+
+def test_throttled_before_first_word_is_retried(store):
+    chat = model("ok now", failures=2)
+    sink = RecordingSink()
+    result = conversation(store, chat).answer(ask("hi", "200.000001"), sink)
+    assert result.outcome is Outcome.ANSWERED and chat.calls == 3
+    assert sink.written == "ok now"
+
+
+def test_exhausted_retries_end_in_one_friendly_message_and_keep_the_question(store):
+    sink = RecordingSink()
+    result = conversation(store, model("never", failures=9)).answer(ask("hi", "200.000001"), sink)
+    assert result.outcome is Outcome.MODEL_FAILED
+    assert [e for e in sink.events if e[0] == "fail"] == [("fail", say.MODEL_BUSY)]
+    assert [m.role for m in store.all(SESSION.id)] == ["human"]
+
+
+def test_store_outage_ends_in_a_friendly_message_before_the_model_is_called():
+    chat = model("never")
+    sink = RecordingSink()
+    result = conversation(BrokenStore(":memory:", ttl_seconds=0), chat).answer(ask("hi", "2.0"), sink)
+    assert result.outcome is Outcome.STORE_FAILED
+    assert sink.events[-1] == ("fail", say.STORE_DOWN)
+    assert chat.calls == 0
+
+
+def test_note_when_older_messages_were_left_out(store):
+    for i in range(1, 31):
+        store.append(SESSION.id, [
+            StoredMessage.human(ts=f"{i}.000001", text="q" * 400, author_id="U1"),
+            StoredMessage.answer(question_ts=f"{i}.000001", text="a" * 400),
+        ])
+    sink = RecordingSink()
+    result = conversation(store, model("short"), budget=1_000).answer(ask("now?", "99.000001"), sink)
+    note = [text for kind, text in sink.events if kind == "finish"][0]
+    assert note == say.context_note(result.history_used)
+    assert 0 < result.history_used < 60
+    assert store.all(SESSION.id)[-1].text == "short"  # the note is never stored
+
+
+def test_answers_chunked_by_the_model_are_stored_exactly(store):
+    class Chunky(GenericFakeChatModel):
+        def _stream(self, messages, *args, **kwargs):
+            for piece in ["Hel", "lo ", "", "wor", "ld"]:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+    sink = RecordingSink()
+    conversation(store, Chunky(messages=iter([]))).answer(ask("hi", "200.000001"), sink)
+    assert store.all(SESSION.id)[-1].text == "Hello world" == sink.written
