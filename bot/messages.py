@@ -6,6 +6,19 @@ LOADING_MESSAGES = (
     "Thinking it through…",
     "Writing an answer…",
 )
+# Accessibility labels of the thumbs up/down under each answer.
+FEEDBACK_POSITIVE = "Good answer"
+FEEDBACK_NEGATIVE = "Bad answer"
+SUGGESTED_PROMPTS_TITLE = "Try asking"
+# What the model is asked when someone uses the "Summarize this thread" shortcut. It is kept
+# in the thread's history (as that person's turn) but never posted in Slack.
+SUMMARY_REQUEST = (
+    "Summarize this thread so far for someone who has not read it: what was asked, "
+    "what was answered or decided, and what is still open. Keep it short."
+)
+CANNOT_READ_THREAD = (
+    "I can't read this thread. Invite me to the channel (/invite @Claude) and try again."
+)
 
 MODEL_BUSY = "Claude is busy right now. Please try again in a minute."
 MODEL_ACCESS = (

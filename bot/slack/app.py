@@ -10,7 +10,7 @@ from slack_bolt.error import BoltError
 from bot.config import ConfigError
 from bot.slack.client import make_web_client
 from bot.slack.executor import ListenerExecutor
-from bot.slack.listeners import mentions, messages, other_events
+from bot.slack.listeners import assistant, feedback, mentions, messages, other_events, shortcuts
 from bot.slack.turns import SlackTurns, TurnPolicy
 from bot.slack.users import UserNames
 from bot.store.claims import InMemoryClaimStore
@@ -59,5 +59,9 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
     )
     mentions.register(app, turns)
     messages.register(app, turns)
+    assistant.register(app, turns, greeting=settings.assistant_greeting,
+                       suggested_prompts=settings.suggested_prompts)
+    feedback.register(app)
+    shortcuts.register(app, turns)
     other_events.register(app)
     return app

@@ -14,6 +14,11 @@ from bot.slack.text import decode_slack_text
 
 log = logging.getLogger(__name__)
 
+# Message metadata (event_type) the bot puts on what it posts outside the conversation, such
+# as the assistant pane's greeting: such messages are never read back as the bot's answers.
+GREETING_EVENT_TYPE = "assistant_greeting"
+NOT_CONVERSATION_EVENT_TYPES = frozenset({GREETING_EVENT_TYPE})
+
 
 def backfill_thread(
     *,
@@ -30,15 +35,20 @@ def backfill_thread(
 
     Called only when the store has nothing for this session, so conversations.replies is read
     once per thread; later turns find the session and skip this. Writes are idempotent, so a
-    concurrent or repeated backfill adds no copies.
+    concurrent or repeated backfill adds no copies. The bot's greeting is left out: it is
+    marked with metadata, and a bot message before anyone wrote answers nobody anyway.
     """
     earlier: list[StoredMessage] = []
     try:
-        pages = client.conversations_replies(channel=channel_id, ts=thread_ts, limit=200)
+        pages = client.conversations_replies(
+            channel=channel_id, ts=thread_ts, limit=200, include_all_metadata=True
+        )
         for page in pages:  # slack_sdk follows next_cursor
             for item in page.get("messages", []):
+                if _is_outside_the_conversation(item):
+                    continue
                 stored = _to_stored(item, before_ts, bot_user_id, name_of)
-                if stored is not None:
+                if stored is not None and (stored.role == "human" or earlier):
                     earlier.append(stored)
     except SlackApiError as error:
         log.warning(
@@ -49,6 +59,11 @@ def backfill_thread(
     if earlier:
         store.append(session_id, earlier)
     return len(earlier)
+
+
+def _is_outside_the_conversation(item: dict) -> bool:
+    metadata = item.get("metadata")
+    return isinstance(metadata, dict) and metadata.get("event_type") in NOT_CONVERSATION_EVENT_TYPES
 
 
 def _to_stored(

@@ -24,6 +24,8 @@ FEEDBACK_ACTION_ID = "answer_feedback"
 _FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _TABLE_SEPARATOR = re.compile(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*")
 _HEADING = re.compile(r" {0,3}#{1,6}\s")
+_BARE_HEADING = re.compile(r" {0,3}#{1,6}\s*")
+_INLINE_CODE = re.compile(r"(`[^`\n]*`)")
 
 
 @dataclass(frozen=True)
@@ -239,8 +241,22 @@ def _prepare_for_mrkdwn(markdown: str) -> str:
         # Headings and table headers become bold anyway; bold inside them would stay as `**`.
         if _HEADING.match(line) or is_table_header:
             line = line.replace("**", "").replace("__", "")
-        prepared.append(_escape(line))
+        prepared.append(_escape(_without_unfinished_markup(line)))
     return "\n".join(prepared)
+
+
+def _without_unfinished_markup(line: str) -> str:
+    """A streamed answer is shown while it is written: a heading marker with no text yet, or a
+    `**` whose closing pair has not arrived, would stay raw in mrkdwn. Inline code is kept."""
+    if _BARE_HEADING.fullmatch(line):
+        return ""
+    parts = _INLINE_CODE.split(line)  # odd indexes are code spans
+    prose = parts[::2]
+    if sum(part.count("**") for part in prose) % 2:
+        last = max(i for i in range(0, len(parts), 2) if "**" in parts[i])
+        head, _, tail = parts[last].rpartition("**")
+        parts[last] = head + tail
+    return "".join(parts)
 
 
 def _escape(line: str) -> str:

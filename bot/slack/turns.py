@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -29,9 +30,9 @@ class TurnPolicy:
     stream_buffer_chars: int = 400
     update_interval_seconds: float = 1.0
 
-    def allows(self, message: SlackMessage) -> bool:
-        channel_ok = not self.allowed_channel_ids or message.channel_id in self.allowed_channel_ids
-        user_ok = not self.allowed_user_ids or message.user_id in self.allowed_user_ids
+    def allows(self, *, channel_id: str, user_id: str) -> bool:
+        channel_ok = not self.allowed_channel_ids or channel_id in self.allowed_channel_ids
+        user_ok = not self.allowed_user_ids or user_id in self.allowed_user_ids
         return channel_ok and user_ok
 
 
@@ -66,10 +67,13 @@ class SlackTurns:
         return self._conversation.store
 
     def handle(
-        self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool
+        self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool,
+        on_new_session: Callable[[IncomingMessage], None] | None = None,
     ) -> None:
         """Answer (or just remember) one message. `addressed`: a mention or a DM; otherwise a
         reply in a channel thread, answered only when the bot is already part of that thread.
+        `on_new_session` runs once the message is claimed, if its thread has no history yet
+        (the assistant pane titles a thread after its first question).
         """
         reason = ignore_reason(message, bot_user_id=bot_user_id)
         if reason:
@@ -82,16 +86,17 @@ class SlackTurns:
             return
         try:
             self._run(message, session, client=client, bot_user_id=bot_user_id,
-                      addressed=addressed)
+                      addressed=addressed, on_new_session=on_new_session)
         finally:
             self._complete(message)
 
     def _run(
         self, message: SlackMessage, session: SessionKey, *,
         client: WebClient, bot_user_id: str, addressed: bool,
+        on_new_session: Callable[[IncomingMessage], None] | None,
     ) -> None:
-        sink = self._sink(client, message, session)
-        if not self._policy.allows(message):
+        sink = self._sink(client, session, user_id=message.user_id)
+        if not self._policy.allows(channel_id=message.channel_id, user_id=message.user_id):
             log.info("refused %s in %s: not in the allowlists", message.user_id, message.channel_id)
             if addressed:
                 sink.fail(say.NOT_ALLOWED)
@@ -105,7 +110,12 @@ class SlackTurns:
             user_name=self._names.name_of(message.user_id), event_id=message.event_id,
         )
         try:
-            if message.is_in_thread and not self.store.has_session(session.id):
+            is_new = (message.is_in_thread or on_new_session is not None) and not (
+                self.store.has_session(session.id)
+            )
+            if is_new and on_new_session is not None:
+                on_new_session(incoming)
+            if is_new and message.is_in_thread:
                 backfill_thread(
                     client=client, store=self.store, session_id=session.id,
                     channel_id=message.channel_id, thread_ts=session.thread_ts,
@@ -151,14 +161,52 @@ class SlackTurns:
             log.warning("could not mark %s done: %s", message.ts, error)
             self._fallback_claims.complete(keys)
 
-    def _sink(self, client: WebClient, message: SlackMessage, session: SessionKey) -> SlackReplySink:
+    def summarize(
+        self, session: SessionKey, *, user_id: str, request_ts: str,
+        client: WebClient, bot_user_id: str,
+    ) -> bool:
+        """Post a summary of the thread into it, reading the thread first if the bot was never
+        in it. The request is remembered as the user's turn (never posted), so roles keep
+        alternating and a follow-up like "shorter, please" knows what it refers to. False when
+        there is nothing the bot can read (not in the channel, or an empty thread).
+        """
+        sink = self._sink(client, session, user_id=user_id)
+        if not self._policy.allows(channel_id=session.channel_id, user_id=user_id):
+            log.info("refused a summary for %s in %s: not in the allowlists",
+                     user_id, session.channel_id)
+            sink.fail(say.NOT_ALLOWED)
+            return True
+        try:
+            if not self.store.has_session(session.id):
+                backfill_thread(
+                    client=client, store=self.store, session_id=session.id,
+                    channel_id=session.channel_id, thread_ts=session.thread_ts,
+                    before_ts=request_ts, bot_user_id=bot_user_id, name_of=self._names.name_of,
+                )
+                if not self.store.has_session(session.id):
+                    return False
+        except StoreUnavailable as error:
+            log.error("store unavailable for %s: %s", session.id, error)
+            sink.fail(say.STORE_DOWN)
+            return True
+        request = IncomingMessage(
+            session=session, ts=request_ts, user_id=user_id, text=say.SUMMARY_REQUEST,
+            user_name=self._names.name_of(user_id),
+        )
+        self._conversation.answer(request, sink)
+        return True
+
+    def _sink(self, client: WebClient, session: SessionKey, *, user_id: str) -> SlackReplySink:
         return SlackReplySink(
             client,
-            channel=message.channel_id,
+            channel=session.channel_id,
             thread_ts=session.thread_ts,
-            recipient_team_id=message.team_id,
-            recipient_user_id=message.user_id,
-            loading_messages=self._policy.loading_messages,
+            recipient_team_id=session.team_id,
+            recipient_user_id=user_id,
+            # Empty LOADING_MESSAGES means the built-in ones; one entry shows just that line.
+            loading_messages=self._policy.loading_messages or say.LOADING_MESSAGES,
+            status_text=say.STATUS_THINKING,
+            feedback_labels=(say.FEEDBACK_POSITIVE, say.FEEDBACK_NEGATIVE),
             buffer_chars=self._policy.stream_buffer_chars,
             update_interval=self._policy.update_interval_seconds,
             logger=log,
