@@ -17,12 +17,11 @@ from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
 
-COMMANDS = ("table",)
+COMMANDS = ("table", "console", "doctor")
 
 NO_SLACK_TOKENS = (
-    "No Slack tokens are set. To run in Slack, set SLACK_BOT_TOKEN (xoxb-...) and either "
-    "SLACK_APP_TOKEN (xapp-..., Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); "
-    "see README.md > Slack app setup."
+    "No Slack tokens are set: running a console conversation. To run in Slack, set "
+    "SLACK_BOT_TOKEN and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET (README.md > Slack app setup)."
 )
 
 
@@ -64,7 +63,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             command = "serve"
         else:
             print(NO_SLACK_TOKENS, file=sys.stderr)
-            return 2
+            command = "console"
+    if command == "console":
+        return int(importlib.import_module("bot.commands.console").run(args, settings))
     from bot.runners import run_http, run_socket_mode
 
     return run_socket_mode(settings) if command == "socket" else run_http(settings)

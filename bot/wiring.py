@@ -87,5 +87,6 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         system_prompt=settings.system_prompt,
         token_budget=settings.context_token_budget,
         failure_policy=FriendlyModelFailures(),
+        log_prompts=settings.log_message_content,
     )
     return Dependencies(settings, store, claims, chat_model, conversation)

@@ -6,6 +6,7 @@ ReplySink, so the same turn runs in a Slack thread, a Lambda invocation or the c
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class Conversation:
         save_attempts: int = 4,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        log_prompts: bool = False,
     ) -> None:
         self._store = store
         self._model = model
@@ -73,6 +75,8 @@ class Conversation:
         self._save_attempts = save_attempts
         self._backoff = backoff_seconds
         self._sleep = sleep
+        # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
+        self._log_prompts = log_prompts
         self._queue = SessionQueue()
 
     @property
@@ -106,6 +110,8 @@ class Conversation:
                 message=message,
                 token_budget=self._token_budget,
             )
+            if self._log_prompts and log.isEnabledFor(logging.DEBUG):
+                log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
             try:
                 text = self._stream_answer(prompt.messages, sink)
             except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
@@ -158,3 +164,7 @@ class Conversation:
                     self._sleep(self._backoff * 2 ** (attempt - 1))
         log.error("answer for %s was posted but could not be stored", session_id)
         return False
+
+
+def _as_json(prompt: list[BaseMessage]) -> str:
+    return json.dumps([{"role": m.type, "text": m.text} for m in prompt], ensure_ascii=False)

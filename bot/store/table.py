@@ -7,9 +7,10 @@ installation has one table to create, grant and back up.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from bot.store.errors import describe_cause, dynamodb_errors, error_code
 
@@ -64,23 +65,100 @@ def ensure_ttl(client: Any, name: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class TableProblem:
+    """What is wrong with the table, as one line naming the table, region and the fix (start-up
+    errors, `table check`), and the fix alone (`python -m bot doctor`)."""
+
+    line: str
+    fix: str
+
+    def __str__(self) -> str:
+        return self.line
+
+
 def describe_table_problem(client: Any, name: str, region: str) -> str | None:
     """None if the table is usable; otherwise one line naming the table, region and fix."""
+    problem = find_table_problem(client, name, region)
+    return str(problem) if problem else None
+
+
+def find_table_problem(client: Any, name: str, region: str) -> TableProblem | None:
+    """The table's existence, key schema and status, as the bot needs them."""
     where = f"DynamoDB table '{name}' in region {region}"
     try:
         table = client.describe_table(TableName=name)["Table"]
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
-            return f"DynamoDB table '{name}' does not exist in region {region}: {CREATE_HINT}"
-        return f"{where} cannot be checked: {describe_cause(error)}"
+            return TableProblem(
+                f"DynamoDB table '{name}' does not exist in region {region}: {CREATE_HINT}",
+                CREATE_HINT,
+            )
+        return TableProblem(f"{where} cannot be checked: {describe_cause(error)}", _fix_for(error))
     except BotoCoreError as error:
-        return f"{where} cannot be reached: {describe_cause(error)}"
+        return TableProblem(f"{where} cannot be reached: {describe_cause(error)}", _fix_for(error))
     keys = {key["AttributeName"]: key["KeyType"] for key in table.get("KeySchema", [])}
     if keys != {PARTITION_KEY: "HASH", SORT_KEY: "RANGE"}:
-        return (
+        return TableProblem(
             f"{where} has keys {keys}, but the bot needs {PARTITION_KEY} (HASH) and "
-            f"{SORT_KEY} (RANGE): use another table name and {CREATE_HINT}"
+            f"{SORT_KEY} (RANGE): {_NEW_TABLE_HINT}",
+            _NEW_TABLE_HINT,
+        )
+    types = {
+        attribute["AttributeName"]: attribute["AttributeType"]
+        for attribute in table.get("AttributeDefinitions", [])
+        if attribute["AttributeName"] in keys
+    }
+    if set(types.values()) != {"S"}:
+        return TableProblem(
+            f"{where} has key types {types}, but the bot's keys are strings (S): "
+            f"{_NEW_TABLE_HINT}",
+            _NEW_TABLE_HINT,
         )
     if table.get("TableStatus") not in ("ACTIVE", "UPDATING"):
-        return f"{where} is {table.get('TableStatus')}: wait until it is ACTIVE"
+        wait = "wait until it is ACTIVE"
+        return TableProblem(f"{where} is {table.get('TableStatus')}: {wait}", wait)
     return None
+
+
+def find_ttl_problem(client: Any, name: str, region: str) -> TableProblem | None:
+    """Whether DynamoDB deletes expired messages and claims (TTL on ExpiresAt).
+
+    Not a start-up check: without TTL the bot still works, the table just keeps growing.
+    """
+    where = f"DynamoDB table '{name}' in region {region}"
+    try:
+        ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    except (ClientError, BotoCoreError) as error:
+        return TableProblem(f"{where}: TTL cannot be checked: {describe_cause(error)}",
+                            _fix_for(error))
+    status, attribute = ttl.get("TimeToLiveStatus"), ttl.get("AttributeName")
+    if status not in ("ENABLED", "ENABLING"):
+        fix = f"{CREATE_HINT} (it switches TTL on for {TTL_ATTRIBUTE})"
+        return TableProblem(
+            f"{where} has TTL {str(status).lower()}, so expired messages and claims are never "
+            f"deleted: {fix}",
+            fix,
+        )
+    if attribute != TTL_ATTRIBUTE:
+        fix = f"switch the table's TTL attribute from {attribute} to {TTL_ATTRIBUTE}"
+        return TableProblem(
+            f"{where} has TTL on {attribute}, but the bot writes expiry times to "
+            f"{TTL_ATTRIBUTE}: {fix}",
+            fix,
+        )
+    return None
+
+
+_NEW_TABLE_HINT = f"use another table name and {CREATE_HINT}"
+
+
+def _fix_for(error: Exception) -> str:
+    if isinstance(error, NoCredentialsError):
+        return "set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    code = error_code(error) if isinstance(error, ClientError) else ""
+    if code == "AccessDeniedException":
+        return "allow dynamodb:DescribeTable and DescribeTimeToLive in the bot's IAM policy"
+    if code in ("UnrecognizedClientException", "ExpiredTokenException"):
+        return "renew or correct the AWS credentials"
+    return "check the network, AWS_REGION and DYNAMODB_ENDPOINT_URL"

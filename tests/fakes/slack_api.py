@@ -87,6 +87,7 @@ class FakeSlack(FakeHTTPServer):
         latency: float = 0.0,
         check_token: bool = True,
         require_stream_recipients: bool = True,
+        scopes: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
         self.bot_token = bot_token
@@ -102,6 +103,9 @@ class FakeSlack(FakeHTTPServer):
         # chat.startStream's recipient_* arguments are "required when streaming to channels".
         self.require_stream_recipients = require_stream_recipients
         self.streaming_refusal: str | None = None
+        # The bot token's scopes, sent as auth.test's x-oauth-scopes header as Slack does
+        # (None: no header).
+        self.scopes = scopes
         self.ephemeral_messages: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -469,6 +473,8 @@ class FakeSlack(FakeHTTPServer):
                     response = METHODS[method](self, params)
                 except SlackApiError as problem:
                     response = {"ok": False, "error": problem.error, **problem.extra}
+            if method == "auth.test" and response.get("ok") and self.scopes is not None:
+                extra_headers["x-oauth-scopes"] = ",".join(self.scopes)
             self._calls.append(SlackCall(method, params, headers, received, status, response))
             self._changed.notify_all()
         return status, response, extra_headers
