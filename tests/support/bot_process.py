@@ -58,6 +58,12 @@ class BotProcess:
                 time.sleep(0.1)
         raise RuntimeError("bot process did not become healthy")
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("bot process is not started")
+        return self._process.pid
+
     def post(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
         return post_event(f"{self.url}/slack/events", payload, SIGNING_SECRET, **kwargs)
 
