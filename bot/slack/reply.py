@@ -92,6 +92,7 @@ class SlackReplySink:
         self._ts_list: list[str] = []
         self._may_stream = True
         self._gave_up = False
+        self._status_requested = False
         self._status_shown = False
         self._finished = False
         self._last_sent = clock()
@@ -108,6 +109,10 @@ class SlackReplySink:
     # --- ReplySink ------------------------------------------------------------------------
 
     def show_status(self) -> None:
+        # Once per answer: the Slack turn shows it early, before reading the thread.
+        if self._status_requested:
+            return
+        self._status_requested = True
         with suppress(Refused):  # the status is cosmetic; the refusal is logged
             self._set_status(self._status_text, self._loading_messages or None)
             self._status_shown = True

@@ -16,6 +16,7 @@ from bot.slack.backfill import backfill_thread
 from bot.slack.events import SlackMessage, ignore_reason
 from bot.slack.reply import SlackReplySink
 from bot.slack.text import decode_slack_text
+from bot.slack.timing import timed_turn
 from bot.slack.users import UserNames
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,12 @@ class SlackTurns:
             return
         if not self._claim(message):
             return
-        try:
-            self._run(message, session, client=client, bot_user_id=bot_user_id,
-                      addressed=addressed, on_new_session=on_new_session)
-        finally:
-            self._complete(message)
+        with timed_turn(session.id):
+            try:
+                self._run(message, session, client=client, bot_user_id=bot_user_id,
+                          addressed=addressed, on_new_session=on_new_session)
+            finally:
+                self._complete(message)
 
     def _run(
         self, message: SlackMessage, session: SessionKey, *,
@@ -105,6 +107,8 @@ class SlackTurns:
         if not text:
             sink.fail(say.FILES_ONLY if message.has_files else say.EMPTY_MESSAGE)
             return
+        if addressed or self._policy.reply_without_mention_in_threads:
+            sink.show_status()  # before the name lookup and backfill, which may ask Slack
         incoming = IncomingMessage(
             session=session, ts=message.ts, user_id=message.user_id, text=text,
             user_name=self._names.name_of(message.user_id), event_id=message.event_id,
