@@ -70,7 +70,7 @@ def _to_stored(
     item: dict, before_ts: str, bot_user_id: str, name_of: Callable[[str], str]
 ) -> StoredMessage | None:
     ts = item.get("ts", "")
-    if not ts or float(ts) >= float(before_ts):
+    if not ts or sort_key(ts) >= sort_key(before_ts):  # exact, unlike float (16 digits)
         return None
     text = decode_slack_text(item.get("text") or "", bot_user_id=bot_user_id, name_of=name_of)
     if not text:

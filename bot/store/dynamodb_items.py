@@ -32,12 +32,14 @@ def encode_message(
         "MessageKey": {"S": message.key},
         "Role": {"S": message.role},
         "Text": {"S": message.text},
-        "AuthorId": {"S": message.author_id},
-        "AuthorName": {"S": message.author_name},
-        "SlackTs": {"S": message.slack_ts},
-        "Meta": {"M": {name: {"S": value} for name, value in message.metadata.items()}},
-        "CreatedAt": {"N": repr(round(created_at, 6))},
+        "CreatedAt": {"N": repr(round(created_at, 3))},
     }
+    # Empty attributes are left out: every byte of an item is paid for on each write.
+    optional = {"AuthorId": message.author_id, "AuthorName": message.author_name,
+                "SlackTs": message.slack_ts}
+    item.update({name: {"S": value} for name, value in optional.items() if value})
+    if message.metadata:
+        item["Meta"] = {"M": {name: {"S": value} for name, value in message.metadata.items()}}
     if expires_at is not None:
         item["ExpiresAt"] = {"N": str(expires_at)}
     if item_size(item) <= PART_TEXT_BYTES:
