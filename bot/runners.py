@@ -5,9 +5,14 @@ from __future__ import annotations
 import logging
 
 from bot.config import ConfigError, Settings
+from bot.lifecycle import freeze_startup_objects, serve_until_terminated
 from bot.wiring import Dependencies, build_dependencies
 
 log = logging.getLogger(__name__)
+
+# Socket Mode threads only dispatch: Bolt acknowledges an event and hands the answer to the
+# listener pool (WORKER_THREADS) within a millisecond, so a few threads keep up with any burst.
+SOCKET_MODE_DISPATCH_THREADS = 16
 
 
 def _ready_dependencies(settings: Settings) -> Dependencies:
@@ -30,8 +35,9 @@ def run_http(settings: Settings) -> int:
 
     app = create_app(_ready_dependencies(settings))
     server = make_server(app, port=settings.port)
+    freeze_startup_objects()
     log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
-    server.run()
+    serve_until_terminated(server, app.listener_runner.listener_executor)
     return 0
 
 
@@ -43,8 +49,9 @@ def run_socket_mode(settings: Settings) -> int:
 
     app = create_app(_ready_dependencies(settings))
     handler = SocketModeHandler(
-        app, settings.secret("slack_app_token"), concurrency=settings.worker_threads
+        app, settings.secret("slack_app_token"), concurrency=SOCKET_MODE_DISPATCH_THREADS
     )
+    freeze_startup_objects()
     log.info("Socket Mode: connecting to Slack")
     handler.start()
     return 0

@@ -67,6 +67,17 @@ class BotProcess:
     def post(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
         return post_event(f"{self.url}/slack/events", payload, SIGNING_SECRET, **kwargs)
 
+    def terminate(self) -> None:
+        """Send SIGTERM, as an orchestrator does, without waiting for the process to exit."""
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+
+    def wait(self, timeout: float) -> int:
+        """The exit code, once the process has exited (TimeoutExpired after `timeout`)."""
+        if self._process is None:
+            raise RuntimeError("bot process is not started")
+        return self._process.wait(timeout=timeout)
+
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()
