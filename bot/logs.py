@@ -20,6 +20,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Libraries whose DEBUG lines carry whole requests (message text, prompts, answers) or are
+# noise; message text reaches the logs only through LOG_MESSAGE_CONTENT, never through these.
+_PAYLOAD_LOGGERS = (
+    "botocore", "urllib3", "slack_sdk.web.base_client", "waitress.queue",
+    "anthropic", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "langchain_aws",
+)
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RedactSecrets())
@@ -27,5 +35,5 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "urllib3", "slack_sdk.web.base_client", "waitress.queue"):
+    for noisy in _PAYLOAD_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

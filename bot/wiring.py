@@ -11,7 +11,12 @@ from bot import messages as say
 from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.ports import ClaimStore, MessageStore
-from bot.model.errors import ModelFailure, classify_model_error, is_retryable
+from bot.model.errors import (
+    ModelFailure,
+    classify_model_error,
+    is_retryable,
+    was_retried_by_client,
+)
 
 _FAILURE_MESSAGES = {
     ModelFailure.BUSY: say.MODEL_BUSY,
@@ -27,8 +32,11 @@ class FriendlyModelFailures:
     def message_for(self, error: BaseException) -> str:
         return _FAILURE_MESSAGES.get(classify_model_error(error), say.MODEL_FAILED)
 
-    def should_retry(self, error: BaseException) -> bool:
-        return is_retryable(classify_model_error(error))
+    def should_retry(self, error: BaseException, *, stream_started: bool) -> bool:
+        if not is_retryable(classify_model_error(error)):
+            return False
+        # Before the stream started, the SDK client has retried what it could already.
+        return stream_started or not was_retried_by_client(error)
 
 
 @dataclass
@@ -87,6 +95,7 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         system_prompt=settings.system_prompt,
         token_budget=settings.context_token_budget,
         failure_policy=FriendlyModelFailures(),
+        stream_attempts=settings.model_max_attempts,
         log_prompts=settings.log_message_content,
     )
     return Dependencies(settings, store, claims, chat_model, conversation)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from langchain_core.messages import BaseMessage
 from bot import messages as say
 from bot.core.ports import MessageStore, ReplySink, StoreUnavailable
 from bot.core.prompt import build_prompt
-from bot.core.records import IncomingMessage, StoredMessage
+from bot.core.records import IncomingMessage, StoredMessage, sort_key
 from bot.core.serial import SessionQueue
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class ModelFailurePolicy(Protocol):
 
     def message_for(self, error: BaseException) -> str: ...
 
-    def should_retry(self, error: BaseException) -> bool: ...
+    def should_retry(self, error: BaseException, *, stream_started: bool) -> bool: ...
 
 
 class Outcome(Enum):
@@ -61,7 +62,7 @@ class Conversation:
         token_budget: int,
         failure_policy: ModelFailurePolicy,
         stream_attempts: int = 3,
-        save_attempts: int = 4,
+        save_attempts: int = 2,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
@@ -78,6 +79,9 @@ class Conversation:
         # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
         self._log_prompts = log_prompts
         self._queue = SessionQueue()
+        # Answers that were posted while the store was down, written at the thread's next turn.
+        self._unsaved: dict[str, list[StoredMessage]] = {}
+        self._unsaved_lock = threading.Lock()
 
     @property
     def store(self) -> MessageStore:
@@ -89,12 +93,13 @@ class Conversation:
         """
         sink.show_status()
         session_id = message.session.id
-        with self._queue.turn(session_id):
+        with self._queue.turn(session_id, order=sort_key(message.ts)):
             question = StoredMessage.human(
                 ts=message.ts, text=message.text,
                 author_id=message.user_id, author_name=message.user_name,
             )
             try:
+                self._write_unsaved(session_id)
                 self._store.append(session_id, [question])
                 history = self._store.recent(
                     session_id, token_budget=self._token_budget, before_key=question.key
@@ -131,14 +136,20 @@ class Conversation:
             return TurnResult(Outcome.ANSWERED, text, reply_ts, prompt.history_used)
 
     def _stream_answer(self, prompt: list[BaseMessage], sink: ReplySink) -> str:
-        """Stream the model's answer into the sink. A fault before the first word is retried
-        (an event-stream error after HTTP 200 is not retried by botocore); after it, it is not,
+        """Stream the model's answer into the sink.
+
+        A retryable fault before the first word is tried again here when the SDK client did
+        not retry it itself: always after the stream started (HTTP 200, an event-stream error),
+        before that only if the client gave up without retrying (retrying what it already
+        retried would multiply MODEL_MAX_ATTEMPTS). After the first word nothing is retried,
         because the user has already seen part of the answer.
         """
         for attempt in range(1, self._stream_attempts + 1):
             parts: list[str] = []
+            started = False
             try:
                 for chunk in self._model.stream(prompt):
+                    started = True
                     piece = chunk.text
                     if piece:
                         parts.append(piece)
@@ -147,7 +158,7 @@ class Conversation:
             except Exception as error:
                 if parts or attempt == self._stream_attempts:
                     raise
-                if not self._failures.should_retry(error):
+                if not self._failures.should_retry(error, stream_started=started):
                     raise
                 log.warning("model attempt %d failed (%s); retrying", attempt, type(error).__name__)
                 self._sleep(self._backoff * 2 ** (attempt - 1))
@@ -162,8 +173,25 @@ class Conversation:
                 log.warning("saving answer for %s failed (attempt %d): %s", session_id, attempt, error)
                 if attempt < self._save_attempts:
                     self._sleep(self._backoff * 2 ** (attempt - 1))
-        log.error("answer for %s was posted but could not be stored", session_id)
+        log.error("answer for %s was posted but could not be stored; it is kept in memory "
+                  "and written at the thread's next turn", session_id)
+        with self._unsaved_lock:
+            self._unsaved.setdefault(session_id, []).append(answer)
         return False
+
+    def _write_unsaved(self, session_id: str) -> None:
+        """Store answers this thread's earlier turns posted but could not save, so its history
+        never holds a question without the answer the user saw (raises StoreUnavailable).
+        """
+        with self._unsaved_lock:
+            unsaved = self._unsaved.get(session_id)
+        if not unsaved:
+            return
+        self._store.append(session_id, unsaved)
+        with self._unsaved_lock:
+            self._unsaved.pop(session_id, None)
+        log.info("stored %d answer(s) of %s that were posted during a store outage",
+                 len(unsaved), session_id)
 
 
 def _as_json(prompt: list[BaseMessage]) -> str:

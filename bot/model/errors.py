@@ -37,6 +37,35 @@ def is_retryable(failure: ModelFailure) -> bool:
     return failure is ModelFailure.BUSY
 
 
+def was_retried_by_client(exc: BaseException) -> bool:
+    """Whether the SDK client already spent its own retries (MODEL_MAX_ATTEMPTS) on `exc`.
+
+    True for errors the clients retry before a response starts: botocore marks them with
+    `MaxAttemptsReached`, and connection failures and timeouts are retried by every client.
+    False for errors the clients never retry (Bedrock's ModelTimeoutException, 408 and 424
+    answers, errors inside a stream), which only a fresh attempt by the caller can cure.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and response.get("ResponseMetadata", {}).get(
+            "MaxAttemptsReached"
+        ):
+            return True
+        names = {cls.__name__ for cls in type(current).__mro__}
+        if "BotoCoreError" in names and names & {"ConnectionError", "HTTPClientError"}:
+            return True
+        if names & {"APIConnectionError", "APITimeoutError"}:
+            return True
+        status = getattr(current, "status_code", None)
+        if isinstance(status, int) and (status in (408, 409, 429) or status >= 500):
+            return True  # anthropic and openai retry these statuses
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def classify_model_error(exc: BaseException) -> ModelFailure:
     """Name the failure behind `exc`, looking through wrapping exceptions (`raise ... from`)."""
     seen: set[int] = set()

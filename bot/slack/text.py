@@ -46,5 +46,14 @@ def decode_slack_text(
     return re.sub(r"[ \t]{2,}", " ", decoded).strip()
 
 
+# Mentions of people, user groups and @here/@channel/@everyone: addressing, not content.
+_ADDRESS_TOKEN = re.compile(r"<(?:@[^<>]*|!(?:here|channel|everyone|subteam\^)[^<>]*)>")
+
+
+def says_something(text: str) -> bool:
+    """Whether raw Slack text holds more than mentions and whitespace ("@bot @ana" does not)."""
+    return bool(_ADDRESS_TOKEN.sub("", text).strip())
+
+
 def mentions_user(text: str, user_id: str) -> bool:
     return f"<@{user_id}>" in text or f"<@{user_id}|" in text

@@ -15,7 +15,7 @@ from bot.core.records import IncomingMessage, SessionKey, StoredMessage
 from bot.slack.backfill import backfill_thread
 from bot.slack.events import SlackMessage, ignore_reason
 from bot.slack.reply import SlackReplySink
-from bot.slack.text import decode_slack_text
+from bot.slack.text import decode_slack_text, says_something
 from bot.slack.timing import timed_turn
 from bot.slack.users import UserNames
 
@@ -104,8 +104,10 @@ class SlackTurns:
                 sink.fail(say.NOT_ALLOWED)
             return
         text = decode_slack_text(message.text, bot_user_id=bot_user_id, name_of=self._names.name_of)
-        if not text:
-            sink.fail(say.FILES_ONLY if message.has_files else say.EMPTY_MESSAGE)
+        if not text or not says_something(message.text):
+            # A follow-up nobody addressed to the bot that only pings people is not for it.
+            if addressed or message.has_files:
+                sink.fail(say.FILES_ONLY if message.has_files else say.EMPTY_MESSAGE)
             return
         if addressed or self._policy.reply_without_mention_in_threads:
             sink.show_status()  # before the name lookup and backfill, which may ask Slack
