@@ -2,8 +2,9 @@
 
 One `SlackReplySink` per turn. The first piece of the answer starts a streamed message at once
 (which also clears the "is thinking…" status); later pieces are buffered so appendStream is
-called about once per `buffer_chars` characters or `update_interval` seconds. When Slack
-refuses streaming, the answer is posted once and edited at most once per `update_interval`.
+called about once per `buffer_chars` characters or `update_interval` seconds, and never
+beyond the process-wide budget in `SlackPacing`. When Slack refuses streaming, the answer is
+posted once and edited at most once per `update_interval`.
 
 Each Slack message holds at most MESSAGE_LIMIT characters of the answer; a longer answer goes
 on in a new message of the same thread, cut at a paragraph break outside code blocks when one
@@ -32,6 +33,7 @@ from bot.slack.formatting import (
     split_markdown,
     to_mrkdwn,
 )
+from bot.slack.pacing import SlackPacing
 
 # Slack takes 12,000 characters of markdown per call (markdown_text, markdown blocks). Keeping
 # every message at 11,000 lets the post-and-edit fallback take over any message in one
@@ -71,6 +73,7 @@ class SlackReplySink:
         feedback_labels: tuple[str, str] = ("Good answer", "Bad answer"),
         logger: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pacing: SlackPacing | None = None,
     ) -> None:
         self._client = client
         self._channel = channel
@@ -86,6 +89,7 @@ class SlackReplySink:
         self._log = logger or logging.getLogger(__name__)
         self._slack = SlackCaller(channel, self._log)
         self._clock = clock
+        self._pacing = pacing or SlackPacing()
         self._parts: list[str] = []
         self._pending = ""
         self._current: _Message | None = None
@@ -154,8 +158,10 @@ class SlackReplySink:
             return True  # the first words replace the status at once
         waited = self._clock() - self._last_sent >= self._update_interval
         if self._current.streaming:
-            return waited or len(self._pending) >= self._buffer_chars
-        return waited  # chat.update: at most once per update_interval
+            due = waited or len(self._pending) >= self._buffer_chars
+            return due and self._pacing.appends.try_take()
+        # chat.update: at most once per update_interval
+        return waited and self._pacing.updates.try_take()
 
     def _safely(self, action: Callable[[], None]) -> None:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
@@ -14,6 +14,7 @@ from bot.core.ports import ClaimState, ClaimStore, MessageStore, StoreUnavailabl
 from bot.core.records import IncomingMessage, SessionKey, StoredMessage
 from bot.slack.backfill import backfill_thread
 from bot.slack.events import SlackMessage, ignore_reason
+from bot.slack.pacing import SlackPacing
 from bot.slack.reply import SlackReplySink
 from bot.slack.text import decode_slack_text, says_something
 from bot.slack.timing import timed_turn
@@ -30,6 +31,8 @@ class TurnPolicy:
     loading_messages: tuple[str, ...] = ()
     stream_buffer_chars: int = 400
     update_interval_seconds: float = 1.0
+    # Shared by every answer of the app: Slack's rate limits count per app, not per message.
+    pacing: SlackPacing = field(default_factory=SlackPacing)
 
     def allows(self, *, channel_id: str, user_id: str) -> bool:
         channel_ok = not self.allowed_channel_ids or channel_id in self.allowed_channel_ids
@@ -214,6 +217,7 @@ class SlackTurns:
             status_text=say.STATUS_THINKING,
             feedback_labels=(say.FEEDBACK_POSITIVE, say.FEEDBACK_NEGATIVE),
             buffer_chars=self._policy.stream_buffer_chars,
+            pacing=self._policy.pacing,
             update_interval=self._policy.update_interval_seconds,
             logger=log,
         )
