@@ -1,6 +1,7 @@
 """Event payloads for the fault tests.
 
-`sample_event` starts from ../shared/slack/shape-samples/events/<Name>Payload.json, which has
+`sample_event` starts from shape_samples/<Name>Payload.json (copied, with its MIT licence, from
+the team's Slack shape samples: ../shared/slack/shape-samples/events), which has
 every key Slack has been seen to send with its value blanked, and fills in the values a case
 needs: the parsers must tolerate every other key as Slack sends it.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from tests.fakes._clock import next_ts
 from tests.fakes.signing import app_mention, event_callback, message
 
-SHAPE_SAMPLES = Path(__file__).resolve().parents[3] / "shared/slack/shape-samples/events"
+SHAPE_SAMPLES = Path(__file__).resolve().parent / "shape_samples"
 BOT = "U_BOT"
 CHANNEL = "C0CHANNEL"
 
@@ -27,7 +28,7 @@ CHANNEL = "C0CHANNEL"
 def _sample(name: str) -> dict[str, Any]:
     path = SHAPE_SAMPLES / f"{name}Payload.json"
     if not path.exists():
-        raise FileNotFoundError(f"shape sample {path} is missing (see ../shared/slack/)")
+        raise FileNotFoundError(f"shape sample {path} is missing (copy it from ../shared/slack/shape-samples/events)")
     return json.loads(path.read_text())
 
 
