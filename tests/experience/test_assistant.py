@@ -59,10 +59,10 @@ def test_first_question_titles_the_thread_and_is_answered_in_it(steady_bot, fake
     bot.drain()
 
     assert fake_slack.methods()[before:] == [
+        "assistant.threads.setStatus",  # status first, before any lookup
         "users.info",
         "assistant.threads.setTitle",
         "conversations.replies",  # the bot was not in this thread yet: read it once
-        "assistant.threads.setStatus",
         "chat.startStream",
         "chat.stopStream",
     ]

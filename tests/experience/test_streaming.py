@@ -33,8 +33,8 @@ def test_status_then_native_stream_then_feedback_buttons(steady_bot, fake_slack,
     steady_bot.drain()
 
     assert after_start_up(fake_slack) == [
+        "assistant.threads.setStatus",  # status first, before the name lookup
         "users.info",
-        "assistant.threads.setStatus",
         "chat.startStream",
         "chat.appendStream", "chat.appendStream", "chat.appendStream",
         "chat.stopStream",
@@ -61,8 +61,8 @@ def test_refused_streaming_posts_once_and_edits(steady_bot, fake_slack, fake_bed
     steady_bot.drain()
 
     assert after_start_up(fake_slack) == [
+        "assistant.threads.setStatus",  # status first, before the name lookup
         "users.info",
-        "assistant.threads.setStatus",
         "chat.startStream",  # refused: not_allowed_token_type
         "chat.postMessage",
         "chat.update",
