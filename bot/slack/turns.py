@@ -84,21 +84,24 @@ class SlackTurns:
             log.debug("ignored %s in %s: %s", message.ts, message.channel_id, reason)
             return
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
-        if not addressed and not self._is_part_of(session):
+        # An unaddressed follow-up is only for the bot if it is part of the thread already.
+        known_thread = not addressed
+        if known_thread and not self._is_part_of(session):
             return
         if not self._claim(message):
             return
         with timed_turn(session.id):
             try:
                 self._run(message, session, client=client, bot_user_id=bot_user_id,
-                          addressed=addressed, on_new_session=on_new_session)
+                          addressed=addressed, on_new_session=on_new_session,
+                          known_thread=known_thread)
             finally:
                 self._complete(message)
 
     def _run(
         self, message: SlackMessage, session: SessionKey, *,
         client: WebClient, bot_user_id: str, addressed: bool,
-        on_new_session: Callable[[IncomingMessage], None] | None,
+        on_new_session: Callable[[IncomingMessage], None] | None, known_thread: bool,
     ) -> None:
         sink = self._sink(client, session, user_id=message.user_id)
         if not self._policy.allows(channel_id=message.channel_id, user_id=message.user_id):
@@ -119,8 +122,10 @@ class SlackTurns:
             user_name=self._names.name_of(message.user_id), event_id=message.event_id,
         )
         try:
-            is_new = (message.is_in_thread or on_new_session is not None) and not (
-                self.store.has_session(session.id)
+            is_new = (
+                not known_thread
+                and (message.is_in_thread or on_new_session is not None)
+                and not self.store.has_session(session.id)
             )
             if is_new and on_new_session is not None:
                 on_new_session(incoming)
