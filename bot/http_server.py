@@ -34,5 +34,8 @@ def make_server(app: App, *, host: str = "0.0.0.0", port: int, threads: int = 16
     """A waitress server (call `.run()`; `port=0` picks a free port, see `.effective_port`)."""
     from waitress import create_server
 
+    # waitress stops accepting at 100 open connections by default, and select() cannot watch
+    # sockets numbered past 1,023: a burst of events would wait in the listen backlog.
     return create_server(create_wsgi_app(app), host=host, port=port, threads=threads,
+                         connection_limit=1000, asyncore_use_poll=True,
                          ident="claude-slack-bot")
