@@ -100,7 +100,8 @@ def build_request_handler(settings: Settings, *, lambda_client: Any | None = Non
 
 def _lambda_settings(**overrides: Any) -> LambdaSettings:
     try:
-        return LambdaSettings(_env_file=None, **overrides)  # Lambda has no .env file
+        # Lambda has no .env file.
+        return LambdaSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "configuration"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from bot.config import ConfigError, Settings
 from bot.lifecycle import freeze_startup_objects, serve_until_terminated
+from bot.slack.executor import ListenerExecutor
 from bot.wiring import Dependencies, build_dependencies
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,8 @@ def run_http(settings: Settings) -> int:
     server = make_server(app, port=settings.port)
     freeze_startup_objects()
     log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
-    serve_until_terminated(server, app.listener_runner.listener_executor)
+    # create_app always gives the app a ListenerExecutor, the pool that can say when it is idle.
+    serve_until_terminated(server, cast(ListenerExecutor, app.listener_runner.listener_executor))
     return 0
 
 
