@@ -13,17 +13,18 @@ message_delta, message_stop). Each request is recorded, so tests assert what Cla
 
 from __future__ import annotations
 
-import contextlib
-import json
-import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes._http import FakeHTTPServer, QuietHandler
-
-Reply = str | Callable[[dict[str, Any]], str]
+from tests.fakes._model_server import (
+    FakeSSEServer,
+    JSONRequest,
+    Reply,
+    SSEHandler,
+    StreamFault,
+    count_prompt_tokens,
+    split_reply,
+)
 
 # kind -> (HTTP status, error type, message), as api.anthropic.com answers them.
 FAULTS: dict[str, tuple[int, str, str]] = {
@@ -37,47 +38,8 @@ FAULTS: dict[str, tuple[int, str, str]] = {
     "invalid": (400, "invalid_request_error", "messages: roles must alternate"),
 }
 
-
-@dataclass(frozen=True)
-class AnthropicRequest:
-    path: str
-    headers: dict[str, str]  # names lowercased
-    body: dict[str, Any]
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return list(self.body.get("messages", []))
-
-
-@dataclass
-class _Fault:
-    kind: str
-    times: int
-    mid_stream: bool = False
-    message: str | None = field(default=None)
-
-
-def split_reply(text: str, max_tokens: int) -> tuple[list[str], str]:
-    """The answer's pieces (one per word: a word stands for a token) and the stop reason."""
-    words = text.split(" ")
-    pieces = [word if i == 0 else " " + word for i, word in enumerate(words)]
-    if len(pieces) > max_tokens:
-        return pieces[:max_tokens], "max_tokens"
-    return pieces, "end_turn"
-
-
-class _AnthropicHandler(QuietHandler):
-    owner: FakeAnthropic  # type: ignore[assignment]
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.read_body() or b"{}")
-        request = AnthropicRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        fault = self.owner._record(request)
-        # The client may go away mid-answer (timeout, cancelled stream): nothing to do then.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.answer(request, fault)
-
-    def answer(self, request: AnthropicRequest, fault: _Fault | None) -> None:
+class _AnthropicHandler(SSEHandler):
+    def answer(self, request: JSONRequest, fault: StreamFault | None) -> None:
         if request.path.split("?", 1)[0] != "/v1/messages":
             self.send_error_json(404, "not_found_error", f"Not found: {request.path}")
             return
@@ -86,9 +48,10 @@ class _AnthropicHandler(QuietHandler):
             self.send_error_json(status, error_type, fault.message or message)
             return
         body = request.body
-        pieces, stop_reason = split_reply(self.owner.reply_for(body), int(body["max_tokens"]))
+        pieces, cut = split_reply(self.owner.reply_for(body), int(body["max_tokens"]))
+        stop_reason = "max_tokens" if cut else "end_turn"
         message_id = f"msg_{uuid.uuid4().hex[:24]}"
-        usage = {"input_tokens": _count_input(body), "output_tokens": len(pieces)}
+        usage = {"input_tokens": count_prompt_tokens(body), "output_tokens": len(pieces)}
         if not body.get("stream"):
             self.send_json(
                 200,
@@ -104,13 +67,7 @@ class _AnthropicHandler(QuietHandler):
                 },
             )
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")  # the body ends when the connection does
-        self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
-        self.end_headers()
-        self.close_connection = True
+        self.start_event_stream({"request-id": _request_id()})
         self.event(
             "message_start",
             {
@@ -161,77 +118,33 @@ class _AnthropicHandler(QuietHandler):
         self.event("message_stop", {"type": "message_stop"})
 
     def event(self, name: str, data: dict[str, Any]) -> None:
-        self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
-        self.wfile.flush()
+        self.write_event(data, event=name)
 
-    def send_json(self, status: int, payload: dict[str, Any]) -> None:
-        headers = {
-            "Content-Type": "application/json",
-            "request-id": f"req_{uuid.uuid4().hex[:24]}",
-        }
-        self.send_bytes(status, json.dumps(payload).encode(), headers)
+    def send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().send_json(status, payload, {"request-id": _request_id(), **(headers or {})})
 
     def send_error_json(self, status: int, error_type: str, message: str) -> None:
         self.send_json(status, _error_body(error_type, message))
 
 
-class FakeAnthropic(FakeHTTPServer):
+class FakeAnthropic(FakeSSEServer):
     """The Messages API over HTTP with a configurable reply and faults."""
 
     handler_class = _AnthropicHandler
+    fault_kinds = FAULTS
 
     def __init__(self, *, reply: Reply = "Hello from the fake Anthropic API.") -> None:
-        super().__init__()
-        self.reply: Reply = reply
-        self._lock = threading.Lock()
-        self._requests: list[AnthropicRequest] = []
-        self._faults: list[_Fault] = []
+        super().__init__(reply=reply)
 
     @property
     def url(self) -> str:
         """For ANTHROPIC_BASE_URL: the SDK appends `/v1/messages`."""
         return self.base_url
 
-    @property
-    def requests(self) -> list[AnthropicRequest]:
-        with self._lock:
-            return list(self._requests)
 
-    @property
-    def last_request(self) -> AnthropicRequest:
-        requests = self.requests
-        if not requests:
-            raise AssertionError("FakeAnthropic received no request")
-        return requests[-1]
-
-    def fail_next(
-        self, kind: str, times: int = 1, *, mid_stream: bool = False, message: str | None = None
-    ) -> None:
-        """Make the next `times` requests fail as `kind` (see FAULTS): with the HTTP status,
-        or with `mid_stream`, as an SSE error event after the first piece of text."""
-        if kind not in FAULTS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {tuple(FAULTS)}")
-        with self._lock:
-            self._faults.append(_Fault(kind, times, mid_stream, message))
-
-    def reply_for(self, body: dict[str, Any]) -> str:
-        return self.reply(body) if callable(self.reply) else self.reply
-
-    def _record(self, request: AnthropicRequest) -> _Fault | None:
-        with self._lock:
-            self._requests.append(request)
-            if not self._faults:
-                return None
-            fault = self._faults[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                self._faults.pop(0)
-            return fault
+def _request_id() -> str:
+    return f"req_{uuid.uuid4().hex[:24]}"
 
 
 def _error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
-def _count_input(body: dict[str, Any]) -> int:
-    return max(1, len(json.dumps(body.get("messages", []))) // 4)
