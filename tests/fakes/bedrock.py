@@ -16,18 +16,15 @@ and failures after the stream started are event-stream messages with `:message-t
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes._http import FakeHTTPServer, QuietHandler
+from tests.fakes._http import QuietHandler
+from tests.fakes._model_server import FakeModelServer, Fault, Reply
 from tests.fakes.eventstream import encode_event, encode_exception
-
-Reply = str | Callable[[dict[str, Any]], str] | None
 
 # kind -> (HTTP status, x-amzn-ErrorType, message), as Bedrock answers them.
 HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
@@ -97,22 +94,14 @@ class BedrockRequest:
 
 
 @dataclass
-class _Fault:
-    kind: str
-    times: int
+class _Fault(Fault):
+    # For "stream_error": the ConverseStreamOutput exception member to send.
     exception: str = "throttlingException"
-    message: str | None = None
 
 
 def content_text(content: list[dict[str, Any]]) -> str:
     """The text blocks of a Converse message's content, joined."""
     return "\n".join(block["text"] for block in content if "text" in block)
-
-
-def default_reply(body: dict[str, Any]) -> str:
-    last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), None)
-    question = content_text(last_user.get("content", [])) if last_user else ""
-    return f"Answer to: {question[:40]}"
 
 
 def validation_problem(body: dict[str, Any]) -> str | None:
@@ -272,7 +261,7 @@ class _BedrockHandler(QuietHandler):
         self.send_bytes(status, json.dumps({"message": message}).encode(), headers)
 
 
-class FakeBedrock(FakeHTTPServer):
+class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
     """Converse / ConverseStream over HTTP with configurable replies, speed and faults."""
 
     def __init__(
@@ -286,8 +275,7 @@ class FakeBedrock(FakeHTTPServer):
         stream_error_after_chunks: int = 2,
         validate: bool = True,
     ) -> None:
-        super().__init__()
-        self.reply: Reply = reply
+        super().__init__(reply=reply)
         self.latency = latency
         self.tokens_per_second = tokens_per_second
         self.chunk_chars = chunk_chars
@@ -295,32 +283,17 @@ class FakeBedrock(FakeHTTPServer):
         self.stream_error_after_chunks = stream_error_after_chunks
         # Reject what Bedrock rejects (first turn not user, roles not alternating, blank text).
         self.validate = validate
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._requests: list[BedrockRequest] = []
-        self._faults: list[_Fault] = []
         self.in_flight = 0
         self.max_in_flight = 0
 
     handler_class = _BedrockHandler
+    fault_kinds = FAULT_KINDS
 
     @property
     def url(self) -> str:
         return self.base_url
 
     # --- recording -------------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[BedrockRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def last_request(self) -> BedrockRequest:
-        requests = self.requests
-        if not requests:
-            raise AssertionError("FakeBedrock received no request")
-        return requests[-1]
 
     def last_messages(self) -> list[dict[str, Any]]:
         return self.last_request.messages
@@ -332,16 +305,9 @@ class FakeBedrock(FakeHTTPServer):
         parts += [content_text(m.get("content", [])) for m in request.messages]
         return "\n".join(parts)
 
-    def wait_for_requests(self, count: int = 1, timeout: float = 10) -> list[BedrockRequest]:
-        with self._changed:
-            if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout):
-                raise AssertionError(f"FakeBedrock got {len(self._requests)} requests, expected {count}")
-            return list(self._requests)
-
     def reset(self) -> None:
+        super().reset()
         with self._lock:
-            self._requests.clear()
-            self._faults.clear()
             self.max_in_flight = self.in_flight
 
     # --- behaviour -------------------------------------------------------------------------
@@ -359,32 +325,21 @@ class FakeBedrock(FakeHTTPServer):
         `exception` picks the event-stream exception for "stream_error"
         (throttlingException, modelStreamErrorException, ...).
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
         if kind == "stream_error" and exception not in STREAM_EXCEPTIONS:
             raise ValueError(f"unknown stream exception {exception!r}")
-        with self._lock:
-            self._faults.append(_Fault(kind, times, exception, message))
+        self._queue_fault(_Fault(kind, times, message, exception))
 
-    def reply_for(self, body: dict[str, Any]) -> str:
-        reply = self.reply
-        if reply is None:
-            return default_reply(body)
-        return reply(body) if callable(reply) else reply
+    def default_reply(self, body: dict[str, Any]) -> str:
+        """Echoes the start of the last user turn, so each answer shows what it answers."""
+        last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), None)
+        question = content_text(last_user.get("content", [])) if last_user else ""
+        return f"Answer to: {question[:40]}"
 
     def _record(self, request: BedrockRequest) -> _Fault | None:
-        with self._changed:
-            self._requests.append(request)
+        with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self._changed.notify_all()
-            if not self._faults:
-                return None
-            fault = self._faults[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                self._faults.pop(0)
-            return _Fault(fault.kind, 1, fault.exception, fault.message)
+        return super()._record(request)
 
     def _finish(self) -> None:
         with self._lock:
