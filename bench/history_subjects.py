@@ -72,6 +72,7 @@ def fake_session() -> boto3.Session:
 @dataclass(frozen=True)
 class TurnTraffic:
     written: int
+    item_bytes: int
     read: int
     write_units: float
     read_units: float
@@ -90,7 +91,7 @@ class Traffic:
     request are not counted)."""
 
     def __init__(self, client: Any) -> None:
-        self.written = self.read = 0
+        self.written = self.item_bytes = self.read = 0
         self.write_units = self.read_units = 0.0
         events = client.meta.events
         events.register("before-parameter-build.dynamodb", self._ask_for_capacity)
@@ -99,8 +100,10 @@ class Traffic:
 
     def take(self) -> TurnTraffic:
         """What was counted since the last call."""
-        counted = TurnTraffic(self.written, self.read, self.write_units, self.read_units)
-        self.written = self.read = 0
+        counted = TurnTraffic(
+            self.written, self.item_bytes, self.read, self.write_units, self.read_units
+        )
+        self.written = self.item_bytes = self.read = 0
         self.write_units = self.read_units = 0.0
         return counted
 
@@ -113,6 +116,7 @@ class Traffic:
             body = json.loads(request.body)
             body.pop("ReturnConsumedCapacity", None)
             self.written += len(json.dumps(body).encode())  # as botocore serializes it
+            self.item_bytes += written_item_bytes(body)
 
     def _count_received(self, http_response: Any, parsed: dict[str, Any], event_name: str,
                         **_: Any) -> None:
@@ -125,6 +129,35 @@ class Traffic:
         elif operation in READ_OPERATIONS:
             self.read += len(http_response.content or b"")
             self.read_units += units
+
+
+def written_item_bytes(body: dict[str, Any]) -> int:
+    """The bytes of item data a write stores, by DynamoDB's item size rules (attribute names
+    plus values; what write capacity is billed on): PutItem's item, or UpdateItem's key and
+    new values."""
+    if "Item" in body:
+        return sum(len(name.encode()) + attribute_bytes(v) for name, v in body["Item"].items())
+    key = sum(len(name.encode()) + attribute_bytes(v) for name, v in body.get("Key", {}).items())
+    values = body.get("ExpressionAttributeValues", {}).values()
+    return key + sum(attribute_bytes(v) for v in values)
+
+
+def attribute_bytes(value: dict[str, Any]) -> int:
+    """DynamoDB's size of one attribute value: strings and binary by length, numbers about
+    one byte per two digits plus one, lists and maps 3 bytes plus one per element and their
+    contents (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html)."""
+    (kind, inner), = value.items()
+    if kind in ("S", "B"):
+        return len(inner.encode()) if kind == "S" else len(inner)
+    if kind == "N":
+        return len(inner.lstrip("-").replace(".", "")) // 2 + 1 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + attribute_bytes(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + attribute_bytes(v) for k, v in inner.items())
+    return sum(len(str(v)) for v in inner)  # string/number sets
 
 
 class OurThread:
