@@ -17,7 +17,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
 
 from tests.fakes._clock import next_ts
@@ -73,28 +73,26 @@ def post_signed(
         return error.code, error.read().decode("utf-8")
 
 
+class SendOptions(TypedDict, total=False):
+    """post_signed's options that post_interaction passes on."""
+
+    timestamp: int | None
+    signature: str | None
+    timeout: float
+
+
+class EventSendOptions(SendOptions, total=False):
+    """post_signed's options that post_event passes on: also Slack's retry headers."""
+
+    retry_num: int | None
+    retry_reason: str | None
+
+
 def post_event(
-    url: str,
-    payload: dict[str, Any],
-    secret: str,
-    *,
-    retry_num: int | None = None,
-    retry_reason: str | None = None,
-    timestamp: int | None = None,
-    signature: str | None = None,
-    timeout: float = 10,
+    url: str, payload: dict[str, Any], secret: str, **options: Unpack[EventSendOptions]
 ) -> tuple[int, str]:
     """POST an Events API payload (JSON), signed; returns (HTTP status, body text)."""
-    return post_signed(
-        url,
-        json.dumps(payload).encode("utf-8"),
-        secret,
-        retry_num=retry_num,
-        retry_reason=retry_reason,
-        timestamp=timestamp,
-        signature=signature,
-        timeout=timeout,
-    )
+    return post_signed(url, json.dumps(payload).encode("utf-8"), secret, **options)
 
 
 def interaction_body(payload: dict[str, Any]) -> bytes:
@@ -103,24 +101,11 @@ def interaction_body(payload: dict[str, Any]) -> bytes:
 
 
 def post_interaction(
-    url: str,
-    payload: dict[str, Any],
-    secret: str,
-    *,
-    timestamp: int | None = None,
-    signature: str | None = None,
-    timeout: float = 10,
+    url: str, payload: dict[str, Any], secret: str, **options: Unpack[SendOptions]
 ) -> tuple[int, str]:
     """POST a block_actions / message_action payload form-encoded and signed, like Slack."""
-    return post_signed(
-        url,
-        interaction_body(payload),
-        secret,
-        content_type="application/x-www-form-urlencoded",
-        timestamp=timestamp,
-        signature=signature,
-        timeout=timeout,
-    )
+    content_type = "application/x-www-form-urlencoded"
+    return post_signed(url, interaction_body(payload), secret, content_type=content_type, **options)
 
 
 # --- envelopes and events ------------------------------------------------------------------
@@ -323,8 +308,18 @@ def assistant_thread_started(
 # --- interactivity -------------------------------------------------------------------------
 
 
-def _user(user: str, team: str) -> dict[str, Any]:
-    return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team}
+def _interaction(kind: str, *, user: str, channel: str, team: str) -> dict[str, Any]:
+    """The fields every interaction payload carries: who acted where, and a fresh trigger."""
+    return {
+        "type": kind,
+        "token": "legacy-verification-token",
+        "team": {"id": team, "domain": team.lower()},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+        "channel": {"id": channel, "name": f"channel-{channel.lower()}"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
+    }
 
 
 def block_action(
@@ -360,17 +355,9 @@ def block_action(
     if value is not None:
         action["value"] = value
     shown = message or {"type": "message", "user": BOT_USER_ID, "ts": message_ts, "text": ""}
-    return {
-        "type": "block_actions",
-        "user": _user(user, team),
+    return _interaction("block_actions", user=user, channel=channel, team=team) | {
         "api_app_id": api_app_id,
-        "token": "legacy-verification-token",
         "container": container,
-        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
-        "team": {"id": team, "domain": team.lower()},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel, "name": f"channel-{channel.lower()}"},
         "message": shown,
         "state": {"values": {}},
         "response_url": f"https://hooks.slack.com/actions/{team}/1/{secrets.token_hex(12)}",
@@ -402,17 +389,9 @@ def message_shortcut(
     }
     if thread_ts:
         shown["thread_ts"] = thread_ts
-    return {
-        "type": "message_action",
-        "token": "legacy-verification-token",
+    return _interaction("message_action", user=user, channel=channel, team=team) | {
         "action_ts": f"{time.time():.6f}",
-        "team": {"id": team, "domain": team.lower()},
-        "user": _user(user, team),
-        "channel": {"id": channel, "name": f"channel-{channel.lower()}"},
-        "is_enterprise_install": False,
-        "enterprise": None,
         "callback_id": callback_id,
-        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
         "response_url": f"https://hooks.slack.com/app/{team}/1/{secrets.token_hex(12)}",
         "message_ts": message_ts,
         "message": shown,
