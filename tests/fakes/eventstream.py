@@ -37,19 +37,19 @@ def encode_message(headers: dict[str, str], payload: bytes) -> bytes:
 
 def encode_event(event_type: str, body: dict[str, Any]) -> bytes:
     """An `event` message as Bedrock sends it, e.g. `contentBlockDelta` with a JSON payload."""
-    headers = {
-        ":event-type": event_type,
-        ":content-type": "application/json",
-        ":message-type": "event",
-    }
-    return encode_message(headers, json.dumps(body).encode("utf-8"))
+    return _encode_json("event", event_type, body)
 
 
 def encode_exception(exception_type: str, body: dict[str, Any]) -> bytes:
     """A modeled exception inside a 200 stream; botocore raises it as EventStreamError."""
+    return _encode_json("exception", exception_type, body)
+
+
+def _encode_json(message_type: str, name: str, body: dict[str, Any]) -> bytes:
+    # An event names itself in `:event-type`, an exception in `:exception-type`.
     headers = {
-        ":exception-type": exception_type,
+        f":{message_type}-type": name,
         ":content-type": "application/json",
-        ":message-type": "exception",
+        ":message-type": message_type,
     }
     return encode_message(headers, json.dumps(body).encode("utf-8"))
