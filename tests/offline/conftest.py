@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.bedrock import FakeBedrock
-from tests.fakes.openai_api import FakeOpenAI
+
+# Fixtures: importing them here is what makes them available to this folder's tests.
+from tests.support.model_fixtures import fake_anthropic as fake_anthropic
+from tests.support.model_fixtures import fake_openai as fake_openai
 
 ROOT = Path(__file__).resolve().parents[2]
 _KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
@@ -78,15 +80,3 @@ def bedrock_env(fake_bedrock: FakeBedrock) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
-
-
-@pytest.fixture
-def fake_anthropic() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
