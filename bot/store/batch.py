@@ -1,4 +1,4 @@
-"""BatchWriteItem deletes, with DynamoDB's partial failures (UnprocessedItems) retried."""
+"""BatchWriteItem puts and deletes, with DynamoDB's partial failures (UnprocessedItems) retried."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ MAX_ROUNDS = 8
 def delete_keys(client: Any, table_name: str, keys: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(keys), BATCH_SIZE):
         requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_SIZE]]
+        _write_all(client, table_name, requests)
+
+
+def put_items(client: Any, table_name: str, items: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(items), BATCH_SIZE):
+        requests = [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_SIZE]]
         _write_all(client, table_name, requests)
 
 

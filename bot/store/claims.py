@@ -4,7 +4,8 @@ Slack delivers at least once (retries, sometimes concurrent) and replicas may bo
 event. A claim record moves IN_PROGRESS → DONE like AWS Powertools' idempotency records: a
 claim whose worker died (still IN_PROGRESS after `takeover_seconds`) may be taken over, and
 every record expires after `ttl_seconds`. Claiming several keys (event id, channel + ts) is
-all or nothing.
+all or nothing. On DynamoDB a turn costs two requests: one TransactWriteItems claims every
+key (conditional puts that succeed or fail together), one BatchWriteItem marks them DONE.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.core.ports import ClaimState
+from bot.store.batch import put_items
 from bot.store.errors import dynamodb_errors, error_code
 from bot.store.sqlite_db import SQLiteDatabase
 
@@ -26,6 +28,10 @@ CLAIM_PREFIX = "claim#"
 CLAIM_SORT_KEY = "claim"
 DEFAULT_TTL_SECONDS = 3600
 DEFAULT_TAKEOVER_SECONDS = 300
+# A claim cancelled only because a concurrent claim of the same keys was in flight is tried
+# again, briefly: that other claim may still fail (a third key taken), leaving ours free.
+CONFLICT_ATTEMPTS = 3
+CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 def blocking_state(
@@ -52,29 +58,30 @@ class DynamoDBClaimStore:
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         takeover_seconds: int = DEFAULT_TAKEOVER_SECONDS,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self.table_name = table_name
         self.ttl_seconds = ttl_seconds
         self.takeover_seconds = takeover_seconds
         self.clock = clock
+        self.sleep = sleep
 
     def claim(self, keys: Sequence[str]) -> ClaimState:
         now = self.clock()
-        taken: list[str] = []
-        for key in dict.fromkeys(keys):
-            state = self._claim_one(key, now)
-            if state is not ClaimState.CLAIMED:
-                self.release(taken)
-                return state
-            taken.append(key)
-        return ClaimState.CLAIMED
+        unique = list(dict.fromkeys(keys))
+        if len(unique) == 1:
+            return self._claim_one(unique[0], now)
+        return self._claim_together(unique, now)
 
     def complete(self, keys: Sequence[str]) -> None:
         now = self.clock()
+        items = [self._item(key, DONE, now) for key in dict.fromkeys(keys)]
         with dynamodb_errors(self.table_name, "complete claim"):
-            for key in dict.fromkeys(keys):
-                self.client.put_item(TableName=self.table_name, Item=self._item(key, DONE, now))
+            if len(items) == 1:
+                self.client.put_item(TableName=self.table_name, Item=items[0])
+            else:  # one request for every key; nothing is conditional once the turn is over
+                put_items(self.client, self.table_name, items)
 
     def release(self, keys: Sequence[str]) -> None:
         with dynamodb_errors(self.table_name, "release claim"):
@@ -94,25 +101,52 @@ class DynamoDBClaimStore:
     def _claim_one(self, key: str, now: float) -> ClaimState:
         with dynamodb_errors(self.table_name, "claim"):
             try:
-                self.client.put_item(
-                    TableName=self.table_name,
-                    Item=self._item(key, IN_PROGRESS, now),
-                    ConditionExpression="attribute_not_exists(SessionId) OR ExpiresAt <= :now "
-                    "OR (#status = :in_progress AND ClaimedAt < :stale)",
-                    ExpressionAttributeNames={"#status": "Status"},
-                    ExpressionAttributeValues={
-                        ":now": {"N": str(int(now))},
-                        ":in_progress": {"S": IN_PROGRESS},
-                        ":stale": {"N": repr(now - self.takeover_seconds)},
-                    },
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                self.client.put_item(**self._conditional_put(key, now))
                 return ClaimState.CLAIMED
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
-                status = error.response.get("Item", {}).get("Status", {}).get("S")
-                return ClaimState.DONE if status == DONE else ClaimState.IN_PROGRESS
+                return _state_of(error.response.get("Item", {}))
+
+    def _claim_together(self, keys: list[str], now: float) -> ClaimState:
+        """All keys in one TransactWriteItems: DynamoDB writes every put or none of them."""
+        puts = [{"Put": self._conditional_put(key, now)} for key in keys]
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            with dynamodb_errors(self.table_name, "claim"):
+                try:
+                    self.client.transact_write_items(TransactItems=puts)
+                    return ClaimState.CLAIMED
+                except ClientError as error:
+                    if error_code(error) != "TransactionCanceledException":
+                        raise
+                    reasons = error.response.get("CancellationReasons", [])
+                    codes = {reason.get("Code", "None") for reason in reasons}
+                    if not codes <= {"None", "ConditionalCheckFailed", "TransactionConflict"}:
+                        raise  # throttled, or the table is in trouble: not an answer
+                    held = [r for r in reasons if r.get("Code") == "ConditionalCheckFailed"]
+                    if held:  # the first key someone holds decides, as in SQLiteClaimStore
+                        return _state_of(held[0].get("Item", {}))
+            # Only TransactionConflict: another claim of the same keys is being written right
+            # now. Its outcome decides ours, so look again once it has landed.
+            if attempt < CONFLICT_ATTEMPTS:
+                self.sleep(CONFLICT_BACKOFF_SECONDS * attempt)
+        return ClaimState.IN_PROGRESS
+
+    def _conditional_put(self, key: str, now: float) -> dict[str, Any]:
+        """A put that succeeds only where the key is free: absent, expired or abandoned."""
+        return {
+            "TableName": self.table_name,
+            "Item": self._item(key, IN_PROGRESS, now),
+            "ConditionExpression": "attribute_not_exists(SessionId) OR ExpiresAt <= :now "
+            "OR (#status = :in_progress AND ClaimedAt < :stale)",
+            "ExpressionAttributeNames": {"#status": "Status"},
+            "ExpressionAttributeValues": {
+                ":now": {"N": str(int(now))},
+                ":in_progress": {"S": IN_PROGRESS},
+                ":stale": {"N": repr(now - self.takeover_seconds)},
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
 
     def _item(self, key: str, status: str, now: float) -> dict[str, Any]:
         return {
@@ -121,6 +155,11 @@ class DynamoDBClaimStore:
             "ClaimedAt": {"N": repr(now)},
             "ExpiresAt": {"N": str(int(now) + self.ttl_seconds)},
         }
+
+
+def _state_of(existing: dict[str, Any]) -> ClaimState:
+    """What the record that blocked a claim says (ALL_OLD of the failed condition)."""
+    return ClaimState.DONE if existing.get("Status", {}).get("S") == DONE else ClaimState.IN_PROGRESS
 
 
 def _claim_key(key: str) -> dict[str, Any]:

@@ -35,7 +35,17 @@ from bot.store.dynamodb_items import (
 from bot.store.errors import dynamodb_errors, error_code
 from bot.store.tokens import take_within_budget
 
-RECENT_PAGE_SIZE = 40
+# `recent` sizes its Query pages from the token budget so a thread's history usually comes in
+# one request: a conversation with a model averages well over 100 tokens a message (answers
+# are long), so budget / 100 messages nearly always spend the budget. Bounded below so a tiny
+# budget still reads a useful page, and above because a page ends at 1 MB regardless.
+TOKENS_PER_MESSAGE_GUESS = 100
+MIN_RECENT_PAGE = 40
+MAX_RECENT_PAGE = 1000
+
+
+def recent_page_size(token_budget: int) -> int:
+    return max(MIN_RECENT_PAGE, min(MAX_RECENT_PAGE, token_budget // TOKENS_PER_MESSAGE_GUESS))
 
 
 class DynamoDBMessageStore:
@@ -66,7 +76,8 @@ class DynamoDBMessageStore:
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:
         items = self._query(
-            session_id, newest_first=True, before_key=before_key, page_size=RECENT_PAGE_SIZE
+            session_id, newest_first=True, before_key=before_key,
+            page_size=recent_page_size(token_budget),
         )
         return take_within_budget(decode_messages(items, now=self.clock()), token_budget)
 
