@@ -63,6 +63,8 @@ def make_roles_alternate(turns: Sequence[BaseMessage]) -> list[BaseMessage]:
             continue
         if merged and type(merged[-1]) is type(turn):
             merged[-1] = type(turn)(f"{merged[-1].text}\n\n{text}")
+        elif text == turn.text:
+            merged.append(turn)
         else:
             merged.append(type(turn)(text))
     return merged

@@ -46,6 +46,10 @@ def _build_bedrock(settings: Settings) -> BaseChatModel:
         # botocore's "max_attempts" counts retries only; MODEL_MAX_ATTEMPTS counts the first try.
         retries={"mode": "standard", "total_max_attempts": settings.model_max_attempts},
         tcp_keepalive=True,
+        # botocore re-checks every field of the request against the service model before
+        # sending it: 0.4 ms of CPU per answer for a 100-message conversation, spent checking
+        # what langchain-aws built from the model's own schema. Bedrock validates it anyway.
+        parameter_validation=False,
     )
     # A session of our own: boto3's default session is a module global that is not safe to
     # create clients from while other threads use it.
