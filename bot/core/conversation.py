@@ -10,7 +10,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -20,11 +21,21 @@ from langchain_core.messages import BaseMessage
 
 from bot import messages as say
 from bot.core.ports import MessageStore, ReplySink, StoreUnavailable
-from bot.core.prompt import build_prompt
+from bot.core.prompt import Prompt, build_prompt
 from bot.core.records import IncomingMessage, StoredMessage, sort_key
 from bot.core.serial import SessionQueue
 
 log = logging.getLogger(__name__)
+
+# Turns that may prepare a prompt at once (store writes, history read, prompt building). That
+# work is mostly CPU under Python's interpreter lock: a hundred threads doing it together spend
+# a fifth of their CPU handing the lock to each other, so every prompt is ready later than if
+# they took turns. Measured on a 100-event burst (bench/load.py): 4 to 8 slots are equally
+# good, 16 and unbounded are not. Waiting on the model is outside the slots. The slots only
+# order the work: a turn that waited PREPARE_WAIT_SECONDS goes ahead anyway, so a slow store
+# (whose calls can take seconds to time out) never holds up every other thread's answer.
+PREPARE_SLOTS = 6
+PREPARE_WAIT_SECONDS = 2.0
 
 
 class ModelFailurePolicy(Protocol):
@@ -66,6 +77,7 @@ class Conversation:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
+        prepare_slots: int = PREPARE_SLOTS,
     ) -> None:
         self._store = store
         self._model = model
@@ -79,6 +91,7 @@ class Conversation:
         # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
         self._log_prompts = log_prompts
         self._queue = SessionQueue()
+        self._preparing = threading.BoundedSemaphore(prepare_slots)
         # Answers that were posted while the store was down, written at the thread's next turn.
         self._unsaved: dict[str, list[StoredMessage]] = {}
         self._unsaved_lock = threading.Lock()
@@ -87,34 +100,26 @@ class Conversation:
     def store(self) -> MessageStore:
         return self._store
 
-    def answer(self, message: IncomingMessage, sink: ReplySink) -> TurnResult:
+    def answer(
+        self, message: IncomingMessage, sink: ReplySink, *,
+        on_first_turn: Callable[[], None] | None = None,
+    ) -> TurnResult:
         """Answer one user message in its thread, storing the question before the model is
         called (so a failed answer never loses it) and the answer once it is complete.
+
+        `on_first_turn` runs when nothing of the thread is stored before this message (a
+        thread the bot joins part-way, a new assistant thread); what it stores is read as
+        history. Finding that out from the history read itself saves a request per turn.
         """
         sink.show_status()
         session_id = message.session.id
         with self._queue.turn(session_id, order=sort_key(message.ts)):
-            question = StoredMessage.human(
-                ts=message.ts, text=message.text,
-                author_id=message.user_id, author_name=message.user_name,
-            )
-            try:
-                self._write_unsaved(session_id)
-                self._store.append(session_id, [question])
-                history = self._store.recent(
-                    session_id, token_budget=self._token_budget, before_key=question.key
-                )
-            except StoreUnavailable as error:
-                log.error("store unavailable before answering %s: %s", session_id, error)
+            with self._prepare_slot():
+                prepared = self._prepare(message, on_first_turn)
+            if prepared is None:
                 sink.fail(say.STORE_DOWN)
                 return TurnResult(Outcome.STORE_FAILED)
-
-            prompt = build_prompt(
-                system_prompt=self._system_prompt,
-                history=history.messages,
-                message=message,
-                token_budget=self._token_budget,
-            )
+            prompt, has_older = prepared
             if self._log_prompts and log.isEnabledFor(logging.DEBUG):
                 log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
             try:
@@ -126,7 +131,7 @@ class Conversation:
                 sink.fail(self._failures.message_for(error))
                 return TurnResult(Outcome.MODEL_FAILED, history_used=prompt.history_used)
 
-            left_out = history.has_older or prompt.history_left_out > 0
+            left_out = has_older or prompt.history_left_out > 0
             note = say.context_note(prompt.history_used) if left_out else ""
             reply_ts = sink.finish(note=note)
             answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
@@ -134,6 +139,48 @@ class Conversation:
                 sink.fail(say.ANSWER_NOT_SAVED)
                 return TurnResult(Outcome.ANSWER_NOT_SAVED, text, reply_ts, prompt.history_used)
             return TurnResult(Outcome.ANSWERED, text, reply_ts, prompt.history_used)
+
+    @contextmanager
+    def _prepare_slot(self) -> Iterator[None]:
+        took = self._preparing.acquire(timeout=PREPARE_WAIT_SECONDS)
+        try:
+            yield
+        finally:
+            if took:
+                self._preparing.release()
+
+    def _prepare(
+        self, message: IncomingMessage, on_first_turn: Callable[[], None] | None
+    ) -> tuple[Prompt, bool] | None:
+        """Store the question, read the history before it and build the prompt; None when the
+        store is down. Also says whether the thread holds more than the history that was read.
+        """
+        session_id = message.session.id
+        question = StoredMessage.human(
+            ts=message.ts, text=message.text,
+            author_id=message.user_id, author_name=message.user_name,
+        )
+        try:
+            self._write_unsaved(session_id)
+            self._store.append(session_id, [question])
+            history = self._store.recent(
+                session_id, token_budget=self._token_budget, before_key=question.key
+            )
+            if on_first_turn is not None and not history.messages and not history.has_older:
+                on_first_turn()
+                history = self._store.recent(
+                    session_id, token_budget=self._token_budget, before_key=question.key
+                )
+        except StoreUnavailable as error:
+            log.error("store unavailable before answering %s: %s", session_id, error)
+            return None
+        prompt = build_prompt(
+            system_prompt=self._system_prompt,
+            history=history.messages,
+            message=message,
+            token_budget=self._token_budget,
+        )
+        return prompt, history.has_older
 
     def _stream_answer(self, prompt: list[BaseMessage], sink: ReplySink) -> str:
         """Stream the model's answer into the sink.

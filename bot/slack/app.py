@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltError
 
 from bot.config import ConfigError
+from bot.slack.ack_first import AckFirst
 from bot.slack.client import make_web_client
 from bot.slack.executor import ListenerExecutor
 from bot.slack.listeners import assistant, feedback, mentions, messages, other_events, shortcuts
@@ -43,6 +45,16 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             "SLACK_BOT_TOKEN was refused by Slack (auth.test failed): set a valid "
             "Bot User OAuth Token (xoxb-...)"
         ) from error
+    # On Lambda the ack and the turn run in separate invocations: nothing to put first.
+    ack_first = None if process_before_response else AckFirst()
+    if ack_first is not None:
+        acknowledging = ack_first.acknowledging
+
+        @app.middleware
+        def acknowledge_before_turns(next_: Callable[[], BoltResponse]) -> BoltResponse:
+            with acknowledging():
+                return next_()
+
     turns = SlackTurns(
         conversation=deps.conversation,
         claims=deps.claims,
@@ -56,6 +68,7 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             update_interval_seconds=settings.update_interval_seconds,
         ),
         user_names=UserNames(client),
+        ack_first=ack_first,
     )
     mentions.register(app, turns)
     messages.register(app, turns)

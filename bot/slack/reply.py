@@ -121,6 +121,12 @@ class SlackReplySink:
             self._set_status(self._status_text, self._loading_messages or None)
             self._status_shown = True
 
+    def withdraw_status(self) -> None:
+        """Take down the status this sink put up, when the answer will come from elsewhere."""
+        if self._status_shown and not self._ts_list:
+            self._status_shown = False
+            self._clear_status()
+
     def write(self, text: str) -> None:
         if not text:
             return

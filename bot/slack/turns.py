@@ -12,6 +12,7 @@ from bot import messages as say
 from bot.core.conversation import Conversation
 from bot.core.ports import ClaimState, ClaimStore, MessageStore, StoreUnavailable
 from bot.core.records import IncomingMessage, SessionKey, StoredMessage
+from bot.slack.ack_first import AckFirst
 from bot.slack.backfill import backfill_thread
 from bot.slack.events import SlackMessage, ignore_reason
 from bot.slack.pacing import SlackPacing
@@ -59,7 +60,9 @@ class SlackTurns:
         fallback_claims: ClaimStore,
         policy: TurnPolicy,
         user_names: UserNames,
+        ack_first: AckFirst | None = None,
     ) -> None:
+        self._ack_first = ack_first
         self._conversation = conversation
         self._claims = claims
         self._fallback_claims = fallback_claims
@@ -83,27 +86,43 @@ class SlackTurns:
         if reason:
             log.debug("ignored %s in %s: %s", message.ts, message.channel_id, reason)
             return
+        if self._ack_first is not None:
+            self._ack_first.wait_for_turn()
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
         # An unaddressed follow-up is only for the bot if it is part of the thread already.
         known_thread = not addressed
         if known_thread and not self._is_part_of(session):
             return
+        sink = self._sink(client, session, user_id=message.user_id)
+        if self._will_answer(message, addressed=addressed):
+            # The status goes up before the claim, a DynamoDB write that queues when many
+            # events arrive at once: the status is what the person is waiting to see.
+            sink.show_status()
         if not self._claim(message):
+            # A duplicate delivery: the first one shows its own status, or has answered.
+            sink.withdraw_status()
             return
         with timed_turn(session.id):
             try:
-                self._run(message, session, client=client, bot_user_id=bot_user_id,
+                self._run(message, session, sink=sink, client=client, bot_user_id=bot_user_id,
                           addressed=addressed, on_new_session=on_new_session,
                           known_thread=known_thread)
             finally:
                 self._complete(message)
 
+    def _will_answer(self, message: SlackMessage, *, addressed: bool) -> bool:
+        """Whether the message, as far as can be told before reading anything, gets an answer."""
+        return (
+            (addressed or self._policy.reply_without_mention_in_threads)
+            and self._policy.allows(channel_id=message.channel_id, user_id=message.user_id)
+            and says_something(message.text)
+        )
+
     def _run(
-        self, message: SlackMessage, session: SessionKey, *,
+        self, message: SlackMessage, session: SessionKey, *, sink: SlackReplySink,
         client: WebClient, bot_user_id: str, addressed: bool,
         on_new_session: Callable[[IncomingMessage], None] | None, known_thread: bool,
     ) -> None:
-        sink = self._sink(client, session, user_id=message.user_id)
         if not self._policy.allows(channel_id=message.channel_id, user_id=message.user_id):
             log.info("refused %s in %s: not in the allowlists", message.user_id, message.channel_id)
             if addressed:
@@ -115,37 +134,35 @@ class SlackTurns:
             if addressed or message.has_files:
                 sink.fail(say.FILES_ONLY if message.has_files else say.EMPTY_MESSAGE)
             return
-        if addressed or self._policy.reply_without_mention_in_threads:
-            sink.show_status()  # before the name lookup and backfill, which may ask Slack
         incoming = IncomingMessage(
             session=session, ts=message.ts, user_id=message.user_id, text=text,
             user_name=self._names.name_of(message.user_id), event_id=message.event_id,
         )
-        try:
-            is_new = (
-                not known_thread
-                and (message.is_in_thread or on_new_session is not None)
-                and not self.store.has_session(session.id)
-            )
-            if is_new and on_new_session is not None:
-                on_new_session(incoming)
-            if is_new and message.is_in_thread:
-                backfill_thread(
-                    client=client, store=self.store, session_id=session.id,
-                    channel_id=message.channel_id, thread_ts=session.thread_ts,
-                    before_ts=message.ts, bot_user_id=bot_user_id, name_of=self._names.name_of,
-                )
-            if not addressed and not self._policy.reply_without_mention_in_threads:
+        if not addressed and not self._policy.reply_without_mention_in_threads:
+            try:
                 self.store.append(session.id, [StoredMessage.human(
                     ts=message.ts, text=text, author_id=message.user_id,
                     author_name=incoming.user_name,
                 )])
-                return
-        except StoreUnavailable as error:
-            log.error("store unavailable for %s: %s", session.id, error)
-            sink.fail(say.STORE_DOWN)
+            except StoreUnavailable as error:
+                log.error("store unavailable for %s: %s", session.id, error)
+                sink.fail(say.STORE_DOWN)
             return
-        self._conversation.answer(incoming, sink)
+        first_turn = None
+        if not known_thread and (message.is_in_thread or on_new_session is not None):
+
+            def first_turn() -> None:
+                if on_new_session is not None:
+                    on_new_session(incoming)
+                if message.is_in_thread:
+                    backfill_thread(
+                        client=client, store=self.store, session_id=session.id,
+                        channel_id=message.channel_id, thread_ts=session.thread_ts,
+                        before_ts=message.ts, bot_user_id=bot_user_id,
+                        name_of=self._names.name_of,
+                    )
+
+        self._conversation.answer(incoming, sink, on_first_turn=first_turn)
 
     def _is_part_of(self, session: SessionKey) -> bool:
         try:

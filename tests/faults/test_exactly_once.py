@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot import messages as say
 from bot.store.claims import DynamoDBClaimStore
 from tests.fakes.signing import app_mention, event_callback, message
 from tests.faults.events import CHANNEL, dm, mention, reply, thread_of, ts_of
@@ -43,6 +44,23 @@ def test_retries_of_an_answered_event_are_acked_and_dropped(bot, fake_slack, fak
         assert bot.post(event, retry_num=retry, retry_reason="http_timeout")[0] == 200
     bot.drain()
 
+    assert len(fake_bedrock.requests) == 1
+    assert len(fake_slack.thread_texts(CHANNEL, ts_of(event))) == 1
+
+
+def test_a_retry_of_an_answered_event_takes_its_status_down_again(bot, fake_slack, fake_bedrock):
+    # The status goes up before the claim (it is what people wait for), so a duplicate shows
+    # it too; losing the claim must not leave "thinking" under a finished answer.
+    event = mention("answered before the retry came")
+    bot.post(event)
+    bot.drain()
+    answered = len(fake_slack.calls_to("assistant.threads.setStatus"))
+    bot.post(event, retry_num=1, retry_reason="http_timeout")
+    bot.drain()
+
+    after_retry = fake_slack.calls_to("assistant.threads.setStatus")[answered:]
+    assert [call.params.get("status") for call in after_retry] == [say.STATUS_THINKING, ""]
+    assert {call.params.get("thread_ts") for call in after_retry} == {ts_of(event)}
     assert len(fake_bedrock.requests) == 1
     assert len(fake_slack.thread_texts(CHANNEL, ts_of(event))) == 1
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,3 +163,61 @@ def test_answers_chunked_by_the_model_are_stored_exactly(store):
     sink = RecordingSink()
     conversation(store, Chunky(messages=iter([]))).answer(ask("hi", "200.000001"), sink)
     assert store.all(SESSION.id)[-1].text == "Hello world" == sink.written
+
+
+class SlowHistoryStore(SQLiteMessageStore):
+    """Counts how many turns read history at the same time (each read takes a moment)."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:", ttl_seconds=0)
+        self.reading = 0
+        self.most_at_once = 0
+        self._count = threading.Lock()
+
+    def recent(self, session_id: str, **kwargs: Any) -> Any:
+        with self._count:
+            self.reading += 1
+            self.most_at_once = max(self.most_at_once, self.reading)
+        try:
+            time.sleep(0.02)
+            return super().recent(session_id, **kwargs)
+        finally:
+            with self._count:
+                self.reading -= 1
+
+
+def test_only_so_many_turns_prepare_their_prompt_at_once():
+    store = SlowHistoryStore()
+    chat = Conversation(
+        store=store, model=model(*["ok"] * 8), system_prompt="sys", token_budget=10_000,
+        failure_policy=FriendlyModelFailures(), sleep=lambda _: None, prepare_slots=2,
+    )
+
+    def turn(number: int) -> None:
+        session = SessionKey("T1", f"C{number}", "100.000001")
+        chat.answer(IncomingMessage(session, "200.000001", "U1", "hi", "Ana"), RecordingSink())
+
+    threads = [threading.Thread(target=turn, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert store.most_at_once <= 2  # eight at once without the slots
+    assert len(store.sessions(limit=100)) == 8  # every turn was answered and stored
+
+
+def test_on_first_turn_fills_an_empty_thread_before_its_history_is_read(store):
+    first_turns: list[str] = []
+
+    def backfill() -> None:
+        first_turns.append("called")
+        store.append(SESSION.id, [StoredMessage.human(ts="150.000001", text="earlier words",
+                                                      author_id="U2", author_name="Bo")])
+
+    chat_model = model("one", "two")
+    chat = conversation(store, chat_model)
+    chat.answer(ask("first", "200.000001"), RecordingSink(), on_first_turn=backfill)
+    chat.answer(ask("second", "300.000001"), RecordingSink(), on_first_turn=backfill)
+
+    assert first_turns == ["called"]  # the second turn found history and did not ask again
+    assert "earlier words" in " ".join(m.text for m in chat_model.prompts[0])
