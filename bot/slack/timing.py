@@ -18,9 +18,19 @@ log = logging.getLogger(__name__)
 TURN_LINE = "turn %s took %.1f ms, %.2f ms of it the bot's own CPU"
 
 
+TurnClock = tuple[float, float]
+
+
+def turn_clock() -> TurnClock:
+    """Where a turn starts: wall time and the thread's CPU time."""
+    return time.perf_counter(), time.thread_time()
+
+
 @contextmanager
-def timed_turn(session_id: str) -> Iterator[None]:
-    wall, cpu = time.perf_counter(), time.thread_time()
+def timed_turn(session_id: str, *, since: TurnClock | None = None) -> Iterator[None]:
+    """Log the turn when it ends; `since` counts work done before it was known to be one
+    (the claim and the status)."""
+    wall, cpu = since or turn_clock()
     try:
         yield
     finally:

@@ -18,7 +18,7 @@ from bot.slack.events import SlackMessage, ignore_reason
 from bot.slack.pacing import SlackPacing
 from bot.slack.reply import SlackReplySink
 from bot.slack.text import decode_slack_text, says_something
-from bot.slack.timing import timed_turn
+from bot.slack.timing import timed_turn, turn_clock
 from bot.slack.users import UserNames
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class SlackTurns:
             return
         if self._ack_first is not None:
             self._ack_first.wait_for_turn()
+        started = turn_clock()
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
         # An unaddressed follow-up is only for the bot if it is part of the thread already.
         known_thread = not addressed
@@ -102,7 +103,7 @@ class SlackTurns:
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
             return
-        with timed_turn(session.id):
+        with timed_turn(session.id, since=started):
             try:
                 self._run(message, session, sink=sink, client=client, bot_user_id=bot_user_id,
                           addressed=addressed, on_new_session=on_new_session,
