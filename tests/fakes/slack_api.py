@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes._http import FakeHTTPServer, QuietHandler
 from tests.fakes.slack_messages import SlackMessage, ts_key
-from tests.fakes.slack_methods import METHODS, SlackApiError
+from tests.fakes.slack_methods import APP_TOKEN_METHODS, METHODS, SlackApiError
 
 # Arguments slack_sdk sends as JSON strings inside form posts; decoded for assertions.
 _JSON_STRING_FIELDS = (
@@ -103,6 +103,8 @@ class FakeSlack(FakeHTTPServer):
         # chat.startStream's recipient_* arguments are "required when streaming to channels".
         self.require_stream_recipients = require_stream_recipients
         self.streaming_refusal: str | None = None
+        # What apps.connections.open answers (a FakeSocketMode's url); None: internal_error.
+        self.socket_mode_url: str | None = None
         # The bot token's scopes, sent as auth.test's x-oauth-scopes header as Slack does
         # (None: no header).
         self.scopes = scopes
@@ -448,6 +450,11 @@ class FakeSlack(FakeHTTPServer):
 
     # --- one HTTP call ---------------------------------------------------------------------
 
+    def _accepts_token(self, method: str, token: str | None) -> bool:
+        if method in APP_TOKEN_METHODS:
+            return bool(token and token.startswith("xapp-"))
+        return token == self.bot_token
+
     def _answer(
         self, method: str, params: dict[str, Any], headers: dict[str, str], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -466,7 +473,7 @@ class FakeSlack(FakeHTTPServer):
                 response = {"ok": False, "error": "unknown_method"}
             elif self.check_token and not token:
                 response = {"ok": False, "error": "not_authed"}
-            elif self.check_token and token != self.bot_token:
+            elif self.check_token and not self._accepts_token(method, token):
                 response = {"ok": False, "error": "invalid_auth"}
             else:
                 try:

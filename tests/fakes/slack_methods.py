@@ -86,6 +86,12 @@ def auth_test(fake: FakeSlack, params: Params) -> Response:
     }
 
 
+def apps_connections_open(fake: FakeSlack, params: Params) -> Response:
+    if not fake.socket_mode_url:
+        raise SlackApiError("internal_error")  # the test started no FakeSocketMode
+    return {"ok": True, "url": fake.socket_mode_url}
+
+
 def chat_post_message(fake: FakeSlack, params: Params) -> Response:
     _required(params, "channel")
     if not any(params.get(k) for k in ("text", "blocks", "attachments", "markdown_text")):
@@ -318,8 +324,12 @@ def reactions_remove(fake: FakeSlack, params: Params) -> Response:
     return {"ok": True}
 
 
+# Methods Slack answers only for an app-level token (xapp-...), never for the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+
 METHODS: dict[str, Callable[[FakeSlack, Params], Response]] = {
     "auth.test": auth_test,
+    "apps.connections.open": apps_connections_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "chat.delete": chat_delete,
