@@ -26,6 +26,8 @@ def free_port() -> int:
 class BotProcess:
     """`env` holds the bot's settings as environment variables (names from the README)."""
 
+    command = "serve"
+
     def __init__(self, env: dict[str, str], *, log_path: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,19 +46,24 @@ class BotProcess:
     def start(self, timeout: float = 30) -> BotProcess:
         output = open(self._log_path, "wb") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=self._env,
+            [sys.executable, "-m", "bot", self.command], cwd=ROOT, env=self._env,
             stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"bot process exited with {self._process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
+            if self.is_ready():
+                return self
+            time.sleep(0.1)
         raise RuntimeError("bot process did not become healthy")
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
 
     @property
     def pid(self) -> int:
