@@ -2,12 +2,16 @@
 
     .venv/bin/python bench/load.py                  # about 3 minutes on 2 cores
     .venv/bin/python bench/load.py --threads 1,10 --latency 1
+    .venv/bin/python bench/load.py --threads 100 --no-baseline --transport socket
 
 Runs the real bot (`python -m bot serve`, a separate process, so its memory and CPU are its
 own) against the fake Slack Web API, the fake Bedrock (ConverseStream with a configurable
 latency and token rate) and DynamoDB Local. Every thread already holds a long history, which
 each turn loads. For 1, 10 and 100 concurrent threads it prints one table: our configuration
-next to the baseline, Bolt's default of 5 listener workers (WORKER_THREADS=5).
+next to the baseline, Bolt's default of 5 listener workers (WORKER_THREADS=5). Our
+configuration runs on both transports: HTTP (signed POSTs, the HTTP response is the ack) and
+Socket Mode (`python -m bot socket`, events_api envelopes from a fake Socket Mode server, the
+envelope_id sent back on the socket is the ack); the baseline runs on HTTP only.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from bench.load_burst import (  # noqa: E402
     turn_cpu_ms,
 )
 from bench.load_client import Sender  # noqa: E402
+from bench.load_socket import fire_socket_burst, start_socket_mode_bot  # noqa: E402
+from bench.load_socket_server import SocketServer  # noqa: E402
 from bot.store.table import create_table  # noqa: E402
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
@@ -48,6 +54,7 @@ from tests.support.bot_server import BOT_TOKEN  # noqa: E402
 from tests.support.dynamodb_local import DynamoDBLocal  # noqa: E402
 
 CHARS_PER_TOKEN = 4  # FakeBedrock streams one 4-character chunk per token
+TRANSPORTS = ("http", "socket")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Setup:
 @dataclass
 class Row:
     setup: str
+    transport: str
     threads: int
     latency: float
     rounds: list[BurstResult]
@@ -94,6 +102,7 @@ class Row:
         answered = "" if self.answers == self.events else f" ({self.answers}/{self.events} answered)"
         return [
             self.setup,
+            self.transport,
             str(self.threads),
             f"{self.latency:.1f}",
             f"{self.makespan:.2f}{answered}",
@@ -109,7 +118,7 @@ class Row:
 
 
 HEADER = [
-    "setup", "threads", "model s", "makespan s", "÷ latency", "ack p50 ms", "ack p99 ms",
+    "setup", "transport", "threads", "model s", "makespan s", "÷ latency", "ack p50 ms", "ack p99 ms",
     "status p95 ms", "overhead p50 ms", "Slack calls/answer", "max appends/s", "peak RSS MB",
 ]
 
@@ -181,21 +190,32 @@ def rounds_for(threads: int) -> int:
 
 
 def run_row(
-    setup: Setup, threads: int, *, sender: Sender, base_env: dict[str, str], slack: FakeSlack,
-    pool: list[LoadThread], latency: float, log_dir: Path,
+    setup: Setup, threads: int, *, transport: str, sender: Sender, socket_server: SocketServer,
+    base_env: dict[str, str], slack: FakeSlack, pool: list[LoadThread], latency: float,
+    log_dir: Path,
 ) -> Row:
-    log_path = log_dir / f"bot-{setup.name}-{threads}.log"
-    bot = BotProcess({**base_env, **setup.env}, log_path=log_path).start()
+    log_path = log_dir / f"bot-{setup.name}-{transport}-{threads}.log"
+    env = {**base_env, **setup.env}
+    if transport == "socket":
+        bot: BotProcess = start_socket_mode_bot(socket_server, env, log_path=log_path)
+
+        def fire(chosen: list[LoadThread]) -> BurstResult:
+            return fire_socket_burst(socket_server, slack, chosen)
+    else:
+        bot = BotProcess(env, log_path=log_path).start()
+
+        def fire(chosen: list[LoadThread]) -> BurstResult:
+            return fire_burst(sender, bot.port, slack, chosen)
     memory = PeakMemory(bot.pid)
     timed, spare = pool[: len(pool) // 2], pool[len(pool) // 2 :]
     try:
         # Warm-up, untimed: imports, connection pools and the first calls of each kind.
-        fire_burst(sender, bot.port, slack, spare[:threads])
+        fire(spare[:threads])
         results = []
         meter, started = CpuMeter(bot.pid), time.monotonic()
         for number in range(rounds_for(threads)):
             chosen = [timed[(number * threads + i) % len(timed)] for i in range(threads)]
-            results.append(fire_burst(sender, bot.port, slack, chosen))
+            results.append(fire(chosen))
         cpu, wall = meter.used(), time.monotonic() - started
         time.sleep(0.2)  # the per-turn log lines are written just after the last Slack call
         peak = memory.stop()
@@ -203,7 +223,7 @@ def run_row(
         bot.stop()
     sessions = [s for r in results for s in r.sessions]
     answers = max(sum(r.answers for r in results), 1)
-    return Row(setup.name, threads, latency, results, turn_cpu_ms(log_path, sessions),
+    return Row(setup.name, transport, threads, latency, results, turn_cpu_ms(log_path, sessions),
                {name: seconds * 1000 / answers for name, seconds in cpu.items()},
                sum(cpu.values()) / (wall * (psutil.cpu_count() or 1)), peak)
 
@@ -243,8 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-turns", type=int, default=50)
     parser.add_argument("--baseline-workers", type=int, default=5)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--transport", default=",".join(TRANSPORTS),
+                        help="how events reach the bot: http, socket or both (the baseline "
+                        "runs on http only); a Socket Mode ack of 200 means the envelope_id "
+                        "came back, 0 that it never did")
     args = parser.parse_args(argv)
     counts = [int(part) for part in args.threads.split(",")]
+    transports = [part.strip() for part in args.transport.split(",") if part.strip()]
+    if not transports or not set(transports) <= set(TRANSPORTS):
+        parser.error(f"--transport takes a comma-separated list of {', '.join(TRANSPORTS)}")
     streaming = (args.answer_tokens - 1) / args.tokens_per_second
     if streaming > args.latency:
         parser.error("--answer-tokens at --tokens-per-second takes longer than --latency")
@@ -254,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     reply = (ANSWER * 10)[: args.answer_tokens * CHARS_PER_TOKEN]
     out: list[str] = []
     sender = Sender()
+    socket_server = SocketServer()
     dynamodb = DynamoDBLocal().start()
     slack = FakeSlack(bot_token=BOT_TOKEN, latency=args.slack_latency).start()
+    slack.socket_mode_url = socket_server.url
     bedrock = FakeBedrock(reply=reply, latency=args.latency - streaming,
                           tokens_per_second=args.tokens_per_second,
                           chunk_chars=CHARS_PER_TOKEN).start()
@@ -277,24 +306,29 @@ def main(argv: list[str] | None = None) -> int:
             "MODEL_PROVIDER": "bedrock",
             "LOG_LEVEL": "INFO",
         }
-        setups = [Setup("ours", {})]
-        if not args.no_baseline:
-            setups.append(Setup(f"baseline ({args.baseline_workers} workers)",
-                                {"WORKER_THREADS": str(args.baseline_workers)}))
+        # (setup, the transports it runs on): the baseline is Bolt's default on HTTP only.
+        setups = [(Setup("ours", {}), transports)]
+        if not args.no_baseline and "http" in transports:
+            setups.append((Setup(f"baseline ({args.baseline_workers} workers)",
+                                 {"WORKER_THREADS": str(args.baseline_workers)}), ["http"]))
         rows = []
         with tempfile.TemporaryDirectory() as logs:
             # DynamoDB Local is a JVM: its first thousand requests run slowly until the JIT has
             # compiled them, which would penalise whichever row ran first.
             print("warming up DynamoDB Local…", file=sys.stderr)
-            run_row(setups[0], max(counts), sender=sender, base_env=base_env, slack=slack, pool=pool,
+            run_row(setups[0][0], max(counts), transport=transports[0], sender=sender,
+                    socket_server=socket_server, base_env=base_env, slack=slack, pool=pool,
                     latency=args.latency, log_dir=Path(logs))
-            for setup in setups:
-                for count in counts:
-                    print(f"running {setup.name}, {count} threads…", file=sys.stderr)
-                    rows.append(run_row(setup, count, sender=sender, base_env=base_env,
-                                        slack=slack, pool=pool, latency=args.latency,
-                                        log_dir=Path(logs)))
-                    bedrock.reset()
+            for setup, setup_transports in setups:
+                for transport in setup_transports:
+                    for count in counts:
+                        print(f"running {setup.name} over {transport}, {count} threads…",
+                              file=sys.stderr)
+                        rows.append(run_row(setup, count, transport=transport, sender=sender,
+                                            socket_server=socket_server, base_env=base_env,
+                                            slack=slack, pool=pool, latency=args.latency,
+                                            log_dir=Path(logs)))
+                        bedrock.reset()
         out.append(f"{time.strftime('%Y-%m-%d')}, {describe_machine()}")
         out.append(
             f"model: {args.latency:.1f} s per answer ({args.answer_tokens} tokens at "
@@ -310,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             per_answer = ", ".join(f"{m} {n / max(row.answers, 1):.2f}" for m, n in sorted(calls.items()))
             statuses = dict(sum((r.ack_statuses for r in row.rounds), Counter()))
             cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in row.cpu_ms_per_answer.items())
-            out.append(f"- {row.setup}, {row.threads} threads: CPU ms per answer: {cpu}; "
+            out.append(f"- {row.setup} over {row.transport}, {row.threads} threads: "
+                       f"CPU ms per answer: {cpu}; "
                        f"all CPUs {row.machine_busy:.0%} busy; ack statuses {statuses}; "
                        f"overhead p95 {percentile(row.turn_cpu_ms, 95):.1f} ms; "
                        f"Slack calls per answer: {per_answer}")
@@ -319,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         slack.stop()
         dynamodb.stop()
         sender.close()
+        socket_server.close()
     print("\n".join(out))
     return 0
 

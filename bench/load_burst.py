@@ -106,10 +106,15 @@ class BurstResult:
     sessions: list[str] = field(default_factory=list)
 
 
-def _signed_event(thread: LoadThread) -> Request:
+def mention_payload(thread: LoadThread) -> dict[str, Any]:
+    """The event_callback body of one @mention in `thread`, as HTTP and Socket Mode carry it."""
     event = app_mention(channel=thread.channel, user=thread.user, text=f"<@U_BOT> {QUESTION}",
                         ts=next_ts(), thread_ts=thread.root_ts, team=TEAM)
-    body = json.dumps(event_callback(event, team_id=TEAM)).encode()
+    return event_callback(event, team_id=TEAM)
+
+
+def _signed_event(thread: LoadThread) -> Request:
+    body = json.dumps(mention_payload(thread)).encode()
     return thread.channel, body, signed_headers(body, SIGNING_SECRET)
 
 
@@ -121,23 +126,30 @@ def fire_burst(
     slack.reset()
     requests = [_signed_event(thread) for thread in threads]  # signed before the clock starts
     outcomes = sender.send(port, requests)
+    wait_for_answers(slack, threads, timeout)
+    sent_at = {channel: sent for channel, sent, _, _ in outcomes}
+    acks = [(status, ms) for _, _, status, ms in outcomes]
+    return measure_burst(slack, threads, sent_at, acks)
+
+
+def wait_for_answers(slack: FakeSlack, threads: Sequence[LoadThread], timeout: float) -> None:
+    """Until every thread's answer is closed, or `timeout` (then fewer answers are reported)."""
     channels = {thread.channel for thread in threads}
 
     def all_answered(fake: FakeSlack) -> bool:
         closed = {c.params.get("channel") for c in fake.calls_to("chat.stopStream")}
         return channels <= closed
 
-    with contextlib.suppress(AssertionError):  # reported as fewer answers than events
+    with contextlib.suppress(AssertionError):
         slack.wait_for(all_answered, timeout=timeout)
-    sent_at = {channel: sent for channel, sent, _, _ in outcomes}
-    acks = [(status, ms) for _, _, status, ms in outcomes]
-    return _measure(slack, threads, sent_at, acks)
 
 
-def _measure(
+def measure_burst(
     slack: FakeSlack, threads: Sequence[LoadThread], sent_at: dict[str, float],
     acks: list[tuple[int, float]],
 ) -> BurstResult:
+    """What the burst produced: `sent_at` maps each thread's channel to when its event left,
+    `acks` holds one (status, milliseconds to the ack) per event."""
     calls = slack.calls
     first_status: dict[str, float] = {}
     stopped: dict[str, float] = {}
