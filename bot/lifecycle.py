@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import threading
 from types import FrameType
 from typing import Any
 
@@ -46,6 +47,30 @@ def serve_until_terminated(
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.close()
+    return _finish_answers(executor, grace_seconds)
+
+
+def connect_until_terminated(
+    handler: Any, executor: ListenerExecutor, *, grace_seconds: float = SHUTDOWN_GRACE_SECONDS
+) -> bool:
+    """Socket Mode: take events until SIGTERM or Ctrl-C, then close the connection (Slack
+    sends new events to the app's other connections, and retries any not acknowledged) and
+    let the answers being written finish, as in HTTP mode. Bolt's `handler.start()` would
+    block forever and let SIGTERM cut every answer short.
+    """
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        handler.connect()
+        threading.Event().wait()  # until SIGTERM or Ctrl-C interrupts the wait
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        handler.close()
+    return _finish_answers(executor, grace_seconds)
+
+
+def _finish_answers(executor: ListenerExecutor, grace_seconds: float) -> bool:
     log.info("stopping: waiting up to %.0f s for answers in progress", grace_seconds)
     finished = executor.wait_idle(grace_seconds)
     if finished:

@@ -6,7 +6,7 @@ import logging
 from typing import cast
 
 from bot.config import ConfigError, Settings
-from bot.lifecycle import freeze_startup_objects, serve_until_terminated
+from bot.lifecycle import connect_until_terminated, freeze_startup_objects, serve_until_terminated
 from bot.slack.executor import ListenerExecutor
 from bot.wiring import Dependencies, build_dependencies
 
@@ -56,5 +56,5 @@ def run_socket_mode(settings: Settings) -> int:
     )
     freeze_startup_objects()
     log.info("Socket Mode: connecting to Slack")
-    handler.start()
+    connect_until_terminated(handler, cast(ListenerExecutor, app.listener_runner.listener_executor))
     return 0

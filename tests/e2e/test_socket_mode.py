@@ -116,3 +116,22 @@ def test_ten_mentions_at_once_are_all_acked_and_all_answered(
     for channel, ts in threads:
         assert len(fake_slack.thread_texts(channel, ts)) == 1, channel
     assert len(fake_bedrock.requests) == len(threads)
+
+
+def test_sigterm_closes_the_connection_but_finishes_the_answer_in_progress(
+    socket_bot, socket_mode, fake_slack, fake_bedrock, bot_log
+):
+    fake_bedrock.latency = 1.5
+    fake_bedrock.reply = "The answer, finished despite the shutdown."
+    envelope_id = socket_mode.deliver(mention("1700000001.000100", "a question before the stop"))
+    socket_mode.wait_for_acks([envelope_id])
+    fake_bedrock.wait_for_requests(1)  # the model is working on the answer
+
+    socket_bot.terminate()
+    assert socket_bot.wait(timeout=20) == 0
+    assert fake_slack.thread_texts(CHANNEL, "1700000001.000100") == [fake_bedrock.reply]
+    assert "every answer in progress was finished" in bot_log.read_text(errors="replace")
+    deadline = time.monotonic() + 5
+    while socket_mode.open_connections:  # the server notices the closed socket soon after
+        assert time.monotonic() < deadline, "the bot left its connection open"
+        time.sleep(0.05)
