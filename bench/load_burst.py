@@ -108,8 +108,10 @@ class BurstResult:
 
 def mention_payload(thread: LoadThread) -> dict[str, Any]:
     """The event_callback body of one @mention in `thread`, as HTTP and Socket Mode carry it."""
+    # Slack puts the author's profile on every message a person posts.
+    profile = {"display_name": "", "real_name": f"User {thread.user}", "name": thread.user.lower()}
     event = app_mention(channel=thread.channel, user=thread.user, text=f"<@U_BOT> {QUESTION}",
-                        ts=next_ts(), thread_ts=thread.root_ts, team=TEAM)
+                        ts=next_ts(), thread_ts=thread.root_ts, team=TEAM, user_profile=profile)
     return event_callback(event, team_id=TEAM)
 
 

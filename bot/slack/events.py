@@ -25,6 +25,9 @@ class SlackMessage:
     has_files: bool
     event_id: str
     event_type: str
+    # The author's name as the event carries it (`user_profile`, on messages people post), so
+    # the name needs no users.info call; empty when the event has none.
+    user_name: str = ""
 
     @property
     def is_in_thread(self) -> bool:
@@ -73,7 +76,19 @@ def parse_message(body: Mapping[str, Any]) -> SlackMessage | None:
         has_files=bool(event.get("files")),
         event_id=_text(body.get("event_id")),
         event_type=_text(event.get("type")),
+        user_name=_profile_name(event.get("user_profile")),
     )
+
+
+def _profile_name(profile: Any) -> str:
+    """The name Slack shows for the author: display name, else real name, else username."""
+    if not isinstance(profile, Mapping):
+        return ""
+    for field in ("display_name", "real_name", "name"):
+        name = _text(profile.get(field)).strip()
+        if name:
+            return name
+    return ""
 
 
 def ignore_reason(message: SlackMessage, *, bot_user_id: str) -> str | None:

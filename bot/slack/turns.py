@@ -129,6 +129,7 @@ class SlackTurns:
             if addressed:
                 sink.fail(say.NOT_ALLOWED)
             return
+        self._names.remember(message.user_id, message.user_name)
         text = decode_slack_text(message.text, bot_user_id=bot_user_id, name_of=self._names.name_of)
         if not text or not says_something(message.text):
             # A follow-up nobody addressed to the bot that only pings people is not for it.

@@ -30,6 +30,15 @@ class UserNames:
             self._names[user_id] = name
         return name
 
+    def remember(self, user_id: str, name: str) -> None:
+        """A name the event itself carried: fresher than a cached users.info answer."""
+        if not user_id or not name:
+            return
+        with self._lock:
+            if len(self._names) >= self._max_entries and user_id not in self._names:
+                self._names.clear()
+            self._names[user_id] = name
+
     def _fetch(self, user_id: str) -> str:
         try:
             user = self._client.users_info(user=user_id)["user"]

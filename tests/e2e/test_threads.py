@@ -69,6 +69,23 @@ def test_thread_follow_up_without_mention_remembers_the_thread(bot, fake_slack, 
     assert len(answers_in(fake_slack, CHANNEL, "1700000001.000100")) == 3
 
 
+def test_names_carried_by_the_events_need_no_users_info_call(bot, fake_slack, fake_bedrock):
+    # Slack puts the author's profile on messages people post; users.info is the fallback.
+    bot.post(event_callback(app_mention(
+        channel=CHANNEL, user="U_ANA", text="<@U_BOT> My name is Lee.", ts="1700000001.000100",
+        user_profile={"display_name": "Lee from Sales", "real_name": "Lee Park", "name": "lee"},
+    ), team_id="T1"))
+    bot.drain()
+    bot.post(reply("1700000002.000100", "Who is Lee?", thread_ts="1700000001.000100", user="U_BO",
+                   user_profile={"display_name": "", "real_name": "Bo Berg", "name": "bo"}))
+    bot.drain()
+
+    assert fake_slack.calls_to("users.info") == []
+    second = fake_bedrock.all_text_sent(fake_bedrock.requests[1])
+    assert "Lee from Sales: My name is Lee." in second
+    assert "Bo Berg: Who is Lee?" in second
+
+
 def test_mention_inside_the_thread_answers_once(bot, fake_slack, fake_bedrock):
     bot.post(mention("1700000001.000100", "first"))
     bot.drain()

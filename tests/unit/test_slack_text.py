@@ -60,3 +60,18 @@ def test_events_without_channel_or_ts_are_not_messages():
     assert parse_message({"event": {"type": "message", "user": "U1"}}) is None
     assert parse_message({"event": "nonsense"}) is None
     assert parse_message({}) is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "name"),
+    [
+        ({"display_name": "Ana", "real_name": "Ana Lima", "name": "ana"}, "Ana"),
+        ({"display_name": " ", "real_name": "Ana Lima", "name": "ana"}, "Ana Lima"),
+        ({"display_name": "", "real_name": "", "name": "ana"}, "ana"),
+        ({}, ""),
+        ("nonsense", ""),
+    ],
+)
+def test_the_authors_name_comes_from_the_events_user_profile(profile, name):
+    message = parse_message(body(user="U1", ts="1.0", text="hi", user_profile=profile))
+    assert message is not None and message.user_name == name
