@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 # they took turns. Measured on a 100-event burst (bench/load.py): 4 to 8 slots are equally
 # good, 16 and unbounded are not. Waiting on the model is outside the slots. The slots only
 # order the work: a turn that waited PREPARE_WAIT_SECONDS goes ahead anyway, so a slow store
-# (whose calls can take seconds to time out) never holds up every other thread's answer.
+# (whose calls can take seconds to time out) or a first turn reading a long thread from Slack
+# never holds up every other thread's answer.
 PREPARE_SLOTS = 6
 PREPARE_WAIT_SECONDS = 2.0
 
