@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from bot.config import ConfigError, Settings
 from bot.lifecycle import connect_until_terminated, freeze_startup_objects, serve_until_terminated
 from bot.slack.executor import ListenerExecutor
 from bot.wiring import Dependencies, build_dependencies
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,7 @@ def run_http(settings: Settings) -> int:
     server = make_server(app, port=settings.port)
     freeze_startup_objects()
     log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
-    # create_app always gives the app a ListenerExecutor, the pool that can say when it is idle.
-    serve_until_terminated(server, cast(ListenerExecutor, app.listener_runner.listener_executor))
+    serve_until_terminated(server, _listener_pool(app))
     return 0
 
 
@@ -56,5 +58,10 @@ def run_socket_mode(settings: Settings) -> int:
     )
     freeze_startup_objects()
     log.info("Socket Mode: connecting to Slack")
-    connect_until_terminated(handler, cast(ListenerExecutor, app.listener_runner.listener_executor))
+    connect_until_terminated(handler, _listener_pool(app))
     return 0
+
+
+def _listener_pool(app: App) -> ListenerExecutor:
+    # create_app always gives the app a ListenerExecutor, the pool that can say when it is idle.
+    return cast(ListenerExecutor, app.listener_runner.listener_executor)

@@ -27,10 +27,10 @@ def turn_clock() -> TurnClock:
 
 
 @contextmanager
-def timed_turn(session_id: str, *, since: TurnClock | None = None) -> Iterator[None]:
-    """Log the turn when it ends; `since` counts work done before it was known to be one
-    (the claim and the status)."""
-    wall, cpu = since or turn_clock()
+def timed_turn(session_id: str, *, since: TurnClock) -> Iterator[None]:
+    """Log the turn when it ends; `since` also counts the work done before it was known to be
+    one (the claim and the status)."""
+    wall, cpu = since
     try:
         yield
     finally:

@@ -24,16 +24,15 @@ class UserNames:
         if cached is not None:
             return cached
         name = self._fetch(user_id)
-        with self._lock:
-            if len(self._names) >= self._max_entries:
-                self._names.clear()
-            self._names[user_id] = name
+        self._keep(user_id, name)
         return name
 
     def remember(self, user_id: str, name: str) -> None:
         """A name the event itself carried: fresher than a cached users.info answer."""
-        if not user_id or not name:
-            return
+        if user_id and name:
+            self._keep(user_id, name)
+
+    def _keep(self, user_id: str, name: str) -> None:
         with self._lock:
             if len(self._names) >= self._max_entries and user_id not in self._names:
                 self._names.clear()
