@@ -1,6 +1,6 @@
 """Load benchmark: can one bot process answer 100 simultaneous conversations?
 
-    .venv/bin/python bench/load.py                  # about 3 minutes on 2 cores
+    .venv/bin/python bench/load.py                  # about 6 minutes on 2 cores
     .venv/bin/python bench/load.py --threads 1,10 --latency 1
     .venv/bin/python bench/load.py --threads 100 --no-baseline --transport socket
 
