@@ -16,6 +16,7 @@ from slack_bolt import Ack, App
 
 from bot.core.records import SessionKey
 from bot.slack.formatting import FEEDBACK_ACTION_ID
+from bot.slack.payload import mapping_of, text_of
 
 log = logging.getLogger(__name__)
 
@@ -28,31 +29,25 @@ class AnswerFeedback:
     value: str  # "positive" or "negative"
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
 
 def parse_feedback(body: Mapping[str, Any]) -> AnswerFeedback | None:
     """Read a block_actions payload for the feedback buttons; None if it lacks where or what."""
-    container, message = _mapping(body.get("container")), _mapping(body.get("message"))
+    container, message = mapping_of(body.get("container")), mapping_of(body.get("message"))
     actions = body.get("actions")
-    action = _mapping(actions[0]) if isinstance(actions, list) and actions else {}
-    team_id = _text(_mapping(body.get("team")).get("id")) or _text(_mapping(body.get("user")).get("team_id"))
-    channel_id = _text(container.get("channel_id")) or _text(_mapping(body.get("channel")).get("id"))
-    message_ts = _text(container.get("message_ts")) or _text(message.get("ts"))
+    action = mapping_of(actions[0]) if isinstance(actions, list) and actions else {}
+    user = mapping_of(body.get("user"))
+    team_id = text_of(mapping_of(body.get("team")).get("id")) or text_of(user.get("team_id"))
+    channel_id = text_of(container.get("channel_id")) or text_of(mapping_of(body.get("channel")).get("id"))
+    message_ts = text_of(container.get("message_ts")) or text_of(message.get("ts"))
     # An answer always sits in a thread; its thread_ts is the session's.
-    thread_ts = _text(container.get("thread_ts")) or _text(message.get("thread_ts")) or message_ts
-    value = _text(action.get("value"))
+    thread_ts = text_of(container.get("thread_ts")) or text_of(message.get("thread_ts")) or message_ts
+    value = text_of(action.get("value"))
     if not (team_id and channel_id and message_ts and value):
         return None
     return AnswerFeedback(
         session=SessionKey(team_id, channel_id, thread_ts),
         message_ts=message_ts,
-        user_id=_text(_mapping(body.get("user")).get("id")),
+        user_id=text_of(user.get("id")),
         value=value,
     )
 

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot import messages as say
 from bot.core.records import SessionKey, synthetic_ts
 from bot.slack.listeners.acks import ack_at_once
+from bot.slack.payload import mapping_of, text_of
 from bot.slack.turns import SlackTurns
 
 log = logging.getLogger(__name__)
@@ -27,30 +28,23 @@ class SummaryRequest:
     request_ts: str
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
 
 def parse_summary_request(body: Mapping[str, Any]) -> SummaryRequest | None:
     """Read a message_action payload; the thread is the chosen message's thread (or the thread
     it starts). The action's ts orders the request after everything already in the thread."""
-    message = _mapping(body.get("message"))
-    user = _mapping(body.get("user"))
-    team_id = _text(_mapping(body.get("team")).get("id")) or _text(user.get("team_id"))
-    channel_id = _text(_mapping(body.get("channel")).get("id"))
-    message_ts = _text(body.get("message_ts")) or _text(message.get("ts"))
-    thread_ts = _text(message.get("thread_ts")) or message_ts
-    user_id = _text(user.get("id"))
+    message = mapping_of(body.get("message"))
+    user = mapping_of(body.get("user"))
+    team_id = text_of(mapping_of(body.get("team")).get("id")) or text_of(user.get("team_id"))
+    channel_id = text_of(mapping_of(body.get("channel")).get("id"))
+    message_ts = text_of(body.get("message_ts")) or text_of(message.get("ts"))
+    thread_ts = text_of(message.get("thread_ts")) or message_ts
+    user_id = text_of(user.get("id"))
     if not (team_id and channel_id and thread_ts and user_id):
         return None
     return SummaryRequest(
         session=SessionKey(team_id, channel_id, thread_ts),
         user_id=user_id,
-        request_ts=_text(body.get("action_ts")) or synthetic_ts(),
+        request_ts=text_of(body.get("action_ts")) or synthetic_ts(),
     )
 
 
