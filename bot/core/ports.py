@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
@@ -17,20 +18,27 @@ class MessageStore(Protocol):
     """Where threads are remembered: one record per message, keyed by session id and sort key.
 
     Implementations: `bot.store.dynamodb.DynamoDBMessageStore`, `bot.store.sqlite.SQLiteMessageStore`.
-    Every method raises StoreUnavailable when the backend cannot serve it.
+    Every method raises StoreUnavailable when the backend cannot serve it. A deleted message
+    leaves a tombstone under its key (no text): it is never read back, and no write can bring
+    it back.
     """
 
-    def append(self, session_id: str, messages: Sequence[StoredMessage]) -> int:
+    def append(
+        self, session_id: str, messages: Sequence[StoredMessage], *, guarded: bool = False
+    ) -> int:
         """Write each message unless one with the same key exists; return how many were new.
 
-        Never reads or rewrites other messages of the session.
+        Never reads or rewrites other messages of the session. `guarded`: refuse a message
+        whose key's ts is not after the session's `forgotten_at`, in the same atomic write, so
+        nothing from before a `forget` comes back (a turn in progress, a late delivery).
         """
         ...
 
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:
-        """Newest messages (keys < before_key) whose estimated tokens fit the budget, oldest first.
+        """Newest messages (keys < before_key) whose estimated tokens fit the budget, oldest
+        first, with the session's state.
 
         Reads newest-first, page by page, and stops as soon as the budget is spent.
         """
@@ -40,15 +48,46 @@ class MessageStore(Protocol):
         """Every message of the session, oldest first (operator commands, LangChain's interface)."""
         ...
 
-    def has_session(self, session_id: str) -> bool: ...
+    def has_session(self, session_id: str) -> bool:
+        """Whether any message of the session is remembered (the bot is part of the thread)."""
+        ...
+
+    def edit(self, session_id: str, key: str, *, text: str, edited_ts: str) -> bool:
+        """Replace a remembered message's text, unless the text held is from a newer edit or the
+        message was deleted; False when nothing was changed (unknown, deleted or older)."""
+        ...
+
+    def delete(self, session_id: str, keys: Sequence[str]) -> int:
+        """Replace remembered messages by tombstones; return how many were remembered."""
+        ...
+
+    def mark_backfill(self, session_id: str, *, state: str, before_ts: str) -> None:
+        """Record how far reading the thread from Slack has got (SessionState.backfill)."""
+        ...
 
     def forget(self, session_id: str) -> int:
-        """Delete every message of the session; return how many were deleted."""
+        """Delete every item of the session and leave the forget marker; return how many
+        messages were deleted."""
+        ...
+
+    def forget_author(self, author_id: str) -> ForgetReport:
+        """Delete one person's messages, and the bot's answers to them, from every session,
+        and remember when, so reading a thread from Slack never brings them back."""
+        ...
+
+    def forgotten_authors(self, author_ids: Sequence[str]) -> dict[str, str]:
+        """Of these people, those forgotten, with the ts of the forget."""
         ...
 
     def sessions(self, *, prefix: str = "", limit: int = 50) -> list[str]:
         """Session ids, most recently written first (console thread list)."""
         ...
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    messages: int
+    sessions: int
 
 
 class ClaimState(Enum):

@@ -34,9 +34,24 @@ class SessionKey:
         return cls(team_id, channel_id, thread_ts)
 
 
+def padded_ts(ts: str) -> str:
+    """A ts whose string order is its numeric order (stores compare ts values as strings)."""
+    return ts.rjust(_TS_WIDTH, "0")
+
+
 def sort_key(ts: str, slot: str = HUMAN_SLOT) -> str:
     """Order messages by Slack ts; the bot's answer to a message sorts right after it."""
-    return f"{ts.rjust(_TS_WIDTH, '0')}#{slot}"
+    return f"{padded_ts(ts)}#{slot}"
+
+
+def ts_of_key(key: str) -> str:
+    """The ts a sort key was made from (for an answer: the ts of its question)."""
+    digits = key.split("#", 1)[0].lstrip("0")
+    return digits if digits[:1].isdigit() else "0" + digits
+
+
+def is_before(ts: str, other: str) -> bool:
+    return padded_ts(ts) < padded_ts(other)
 
 
 def synthetic_ts() -> str:
@@ -56,6 +71,8 @@ class StoredMessage:
     author_name: str = ""
     slack_ts: str = ""
     metadata: dict[str, str] = field(default_factory=dict, compare=False)
+    # The Slack `edited.ts` of the text held here ("": as first written): the newest edit wins.
+    edited_ts: str = ""
 
     @classmethod
     def human(cls, *, ts: str, text: str, author_id: str = "", author_name: str = "") -> StoredMessage:
@@ -66,12 +83,36 @@ class StoredMessage:
         return cls(sort_key(question_ts, ANSWER_SLOT), "ai", text, slack_ts=posted_ts)
 
 
+BACKFILL_PENDING = "pending"
+BACKFILL_DONE = "done"
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What a session knows about itself besides its messages.
+
+    `backfill`: "" (never needed), pending (started, not finished: to be tried again) or done;
+    `backfill_before`: the ts of the first message stored live, where the read of the thread
+    ends. `forgotten_at`: the ts of the last `history forget`; nothing from before it is ever
+    stored again.
+    """
+
+    backfill: str = ""
+    backfill_before: str = ""
+    forgotten_at: str = ""
+
+    def forgot(self, ts: str) -> bool:
+        """Whether a message of this ts was written before the session was forgotten."""
+        return bool(self.forgotten_at) and not is_before(self.forgotten_at, ts)
+
+
 @dataclass(frozen=True)
 class RecentHistory:
-    """The newest messages of a session that fit a budget, oldest first."""
+    """The newest messages of a session that fit a budget, oldest first, and its state."""
 
     messages: list[StoredMessage]
     has_older: bool
+    state: SessionState = field(default_factory=SessionState)
 
 
 @dataclass(frozen=True)
@@ -83,4 +124,3 @@ class IncomingMessage:
     user_id: str
     text: str
     user_name: str = ""
-    event_id: str = ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from bot.core.records import Role, StoredMessage
+from bot.core.records import Role, SessionState, StoredMessage, padded_ts, ts_of_key
 
 Item = dict[str, Any]
 
@@ -20,7 +20,12 @@ MAX_ITEM_BYTES = 400 * 1024
 # own size accounting (which counts attribute names and some per-value overhead).
 PART_TEXT_BYTES = 300 * 1024
 PART_MARK = "~p"
-MAX_PARTS = 1000
+# All parts go in one TransactWriteItems (100 items), beside up to two condition checks.
+MAX_PARTS = 98
+# Items of a session that are not messages sort after every message key ("~" > digits).
+STATE_MARK = "~"
+BACKFILL_KEY = "~backfill"
+FORGOTTEN_KEY = "~forgotten"
 
 
 def encode_message(
@@ -36,7 +41,8 @@ def encode_message(
     }
     # Empty attributes are left out: every byte of an item is paid for on each write.
     optional = {"AuthorId": message.author_id, "AuthorName": message.author_name,
-                "SlackTs": message.slack_ts}
+                "SlackTs": message.slack_ts,
+                "EditedTs": padded_ts(message.edited_ts) if message.edited_ts else ""}
     item.update({name: {"S": value} for name, value in optional.items() if value})
     if message.metadata:
         item["Meta"] = {"M": {name: {"S": value} for name, value in message.metadata.items()}}
@@ -63,7 +69,8 @@ def encode_message(
 
 
 def decode_messages(items: Iterable[Item], *, now: float) -> Iterator[StoredMessage]:
-    """Messages from items in key order (either direction), skipping expired and partial ones."""
+    """Messages from items in key order (either direction), skipping expired and partial ones
+    and tombstones."""
     group: list[Item] = []
     for item in items:
         if group and base_key(item) != base_key(group[0]):
@@ -85,7 +92,7 @@ def is_expired(item: Item, *, now: float) -> bool:
 
 def _assemble(group: list[Item], now: float) -> Iterator[StoredMessage]:
     first = group[0]
-    if is_expired(first, now=now):
+    if is_expired(first, now=now) or "Deleted" in first:
         return
     if "PartCount" in first:
         parts = sorted(group, key=lambda part: int(part["PartIndex"]["N"]))
@@ -104,7 +111,25 @@ def _assemble(group: list[Item], now: float) -> Iterator[StoredMessage]:
         author_name=str(first.get("AuthorName", {}).get("S", "")),
         slack_ts=str(first.get("SlackTs", {}).get("S", "")),
         metadata={k: str(v.get("S", "")) for k, v in first.get("Meta", {}).get("M", {}).items()},
+        edited_ts=ts_of_key(first["EditedTs"]["S"]) if "EditedTs" in first else "",
     )
+
+
+def is_state(item: Item) -> bool:
+    return str(item["MessageKey"]["S"]).startswith(STATE_MARK)
+
+
+def decode_state(items: Iterable[Item], *, now: float) -> SessionState:
+    """The session's state from its `~backfill` and `~forgotten` items (either may be absent)."""
+    values: dict[str, str] = {}
+    for item in items:
+        key = item["MessageKey"]["S"]
+        if key == BACKFILL_KEY and not is_expired(item, now=now):
+            values["backfill"] = str(item.get("Backfill", {}).get("S", ""))
+            values["backfill_before"] = str(item.get("BackfillBefore", {}).get("S", ""))
+        elif key == FORGOTTEN_KEY and "ForgottenAt" in item:
+            values["forgotten_at"] = ts_of_key(item["ForgottenAt"]["S"])
+    return SessionState(**values)
 
 
 def item_size(item: Item) -> int:

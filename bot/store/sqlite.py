@@ -2,6 +2,7 @@
 
 Same guarantees as the DynamoDB store: one row per message keyed by (session, message key),
 `INSERT OR IGNORE` so a retried write is harmless, and nothing ever rewrites another row.
+A deleted message stays as a tombstone row without text, so no late write brings it back.
 Expired rows are ignored on read and purged now and then.
 """
 
@@ -13,7 +14,17 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.core.records import RecentHistory, Role, StoredMessage
+from bot.core.ports import ForgetReport
+from bot.core.records import (
+    ANSWER_SLOT,
+    RecentHistory,
+    Role,
+    SessionState,
+    StoredMessage,
+    padded_ts,
+    sort_key,
+    ts_of_key,
+)
 from bot.store.sqlite_db import SQLiteDatabase
 from bot.store.tokens import take_within_budget
 
@@ -33,11 +44,30 @@ CREATE TABLE IF NOT EXISTS messages (
     meta TEXT NOT NULL,
     created_at REAL NOT NULL,
     expires_at REAL,
+    edited_ts TEXT NOT NULL DEFAULT '',
+    deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session_id, message_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS session_state (
+    session_id TEXT PRIMARY KEY,
+    backfill TEXT NOT NULL DEFAULT '',
+    backfill_before TEXT NOT NULL DEFAULT '',
+    backfill_expires_at REAL,
+    forgotten_at TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forgotten_authors (
+    author_id TEXT PRIMARY KEY,
+    forgotten_at TEXT NOT NULL
+) WITHOUT ROWID;
 """
-_COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta"
-_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+# Columns added after the first release: files written by it gain them on open.
+_ADDED_COLUMNS = {
+    "edited_ts": "TEXT NOT NULL DEFAULT ''",
+    "deleted": "INTEGER NOT NULL DEFAULT 0",
+}
+_COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta, edited_ts"
+_TOMBSTONE = "text = '', author_id = '', author_name = '', meta = '{}', deleted = 1"
+_LIVE = "deleted = 0 AND (expires_at IS NULL OR expires_at > ?)"
 
 
 class SQLiteMessageStore:
@@ -48,19 +78,26 @@ class SQLiteMessageStore:
         self.ttl_seconds = ttl_seconds
         self.clock = clock
         self._purged_at = -FOREVER
+        self._add_missing_columns()
 
-    def append(self, session_id: str, messages: Sequence[StoredMessage]) -> int:
+    def append(
+        self, session_id: str, messages: Sequence[StoredMessage], *, guarded: bool = False
+    ) -> int:
         now = self.clock()
-        expires_at = int(now) + self.ttl_seconds if self.ttl_seconds > 0 else None
-        rows = [
-            (session_id, m.key, m.role, m.text, m.author_id, m.author_name, m.slack_ts,
-             json.dumps(m.metadata), now, expires_at)
-            for m in messages
-        ]
+        expires_at = self._expires_at(now)
         with self.db.transaction("append") as connection:
+            forgotten_at = self._forgotten_at(connection, session_id) if guarded else ""
+            rows = [
+                (session_id, m.key, m.role, m.text, m.author_id, m.author_name, m.slack_ts,
+                 json.dumps(m.metadata), now, expires_at, m.edited_ts)
+                for m in messages
+                if not forgotten_at or padded_ts(ts_of_key(m.key)) > padded_ts(forgotten_at)
+            ]
             before = connection.total_changes
             connection.executemany(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO messages (session_id, message_key, role, text, author_id, "
+                "author_name, slack_ts, meta, created_at, expires_at, edited_ts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows,
             )
             new = connection.total_changes - before
         self._purge_now_and_then(now)
@@ -69,7 +106,8 @@ class SQLiteMessageStore:
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:
-        return take_within_budget(self._newest_first(session_id, before_key), token_budget)
+        history = take_within_budget(self._newest_first(session_id, before_key), token_budget)
+        return RecentHistory(history.messages, history.has_older, self._state(session_id))
 
     def all(self, session_id: str) -> list[StoredMessage]:
         rows = self.db.read(
@@ -85,14 +123,77 @@ class SQLiteMessageStore:
         )
         return bool(rows)
 
+    def edit(self, session_id: str, key: str, *, text: str, edited_ts: str) -> bool:
+        with self.db.transaction("edit") as connection:
+            cursor = connection.execute(
+                f"UPDATE messages SET text = ?, edited_ts = ? WHERE session_id = ? "
+                f"AND message_key = ? AND {_LIVE} AND (edited_ts = '' OR edited_ts < ?)",
+                (text, padded_ts(edited_ts), session_id, key, self.clock(), padded_ts(edited_ts)),
+            )
+            return cursor.rowcount > 0
+
+    def delete(self, session_id: str, keys: Sequence[str]) -> int:
+        with self.db.transaction("delete") as connection:
+            cursor = connection.executemany(
+                f"UPDATE messages SET {_TOMBSTONE} "
+                "WHERE session_id = ? AND message_key = ? AND deleted = 0",
+                [(session_id, key) for key in keys],
+            )
+            return cursor.rowcount
+
+    def mark_backfill(self, session_id: str, *, state: str, before_ts: str) -> None:
+        expires_at = self._expires_at(self.clock())
+        with self.db.transaction("mark backfill") as connection:
+            connection.execute(
+                "INSERT INTO session_state (session_id, backfill, backfill_before, "
+                "backfill_expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE "
+                "SET backfill = excluded.backfill, backfill_before = excluded.backfill_before, "
+                "backfill_expires_at = excluded.backfill_expires_at",
+                (session_id, state, before_ts, expires_at),
+            )
+
     def forget(self, session_id: str) -> int:
         with self.db.transaction("forget") as connection:
+            connection.execute(
+                "INSERT INTO session_state (session_id, forgotten_at) VALUES (?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET forgotten_at = excluded.forgotten_at, "
+                "backfill = '', backfill_before = ''",
+                (session_id, self._now_ts()),
+            )
             cursor = connection.execute(
-                f"DELETE FROM messages WHERE session_id = ? AND {_LIVE}",
-                (session_id, self.clock()),
+                f"DELETE FROM messages WHERE session_id = ? AND {_LIVE}", (session_id, self.clock())
             )
             connection.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
             return cursor.rowcount
+
+    def forget_author(self, author_id: str) -> ForgetReport:
+        with self.db.transaction("forget author") as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO forgotten_authors VALUES (?, ?)", (author_id, self._now_ts())
+            )
+            rows = connection.execute(
+                f"SELECT session_id, message_key FROM messages WHERE author_id = ? AND {_LIVE}",
+                (author_id, self.clock()),
+            ).fetchall()
+            doomed = [(session, key) for session, key in rows]
+            doomed += [(session, sort_key(ts_of_key(key), ANSWER_SLOT)) for session, key in rows]
+            # Tombstones, as for deletions: no late write brings either back.
+            connection.executemany(
+                f"UPDATE messages SET {_TOMBSTONE} WHERE session_id = ? AND message_key = ?", doomed
+            )
+        return ForgetReport(messages=len(rows), sessions=len({session for session, _ in rows}))
+
+    def forgotten_authors(self, author_ids: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(author_ids))
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        rows = self.db.read(
+            "read forgotten authors",
+            f"SELECT author_id, forgotten_at FROM forgotten_authors WHERE author_id IN ({marks})",
+            tuple(wanted),
+        )
+        return {author: at for author, at in rows}
 
     def sessions(self, *, prefix: str = "", limit: int = 50) -> list[str]:
         rows = self.db.read(
@@ -123,6 +224,32 @@ class SQLiteMessageStore:
                 return
             before = rows[-1][0]
 
+    def _state(self, session_id: str) -> SessionState:
+        rows = self.db.read(
+            "read state",
+            "SELECT backfill, backfill_before, backfill_expires_at, forgotten_at "
+            "FROM session_state WHERE session_id = ?", (session_id,),
+        )
+        if not rows:
+            return SessionState()
+        backfill, before, expires_at, forgotten_at = rows[0]
+        if expires_at is not None and expires_at <= self.clock():
+            backfill, before = "", ""  # expired with the messages it read
+        return SessionState(backfill=backfill, backfill_before=before,
+                            forgotten_at=forgotten_at)
+
+    def _forgotten_at(self, connection: Any, session_id: str) -> str:
+        row = connection.execute(
+            "SELECT forgotten_at FROM session_state WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return str(row[0]) if row else ""
+
+    def _expires_at(self, now: float) -> int | None:
+        return int(now) + self.ttl_seconds if self.ttl_seconds > 0 else None
+
+    def _now_ts(self) -> str:
+        return f"{self.clock():.6f}"
+
     def _purge_now_and_then(self, now: float) -> None:
         if now - self._purged_at < PURGE_INTERVAL_SECONDS:
             return
@@ -130,8 +257,17 @@ class SQLiteMessageStore:
         with self.db.transaction("purge expired") as connection:
             connection.execute("DELETE FROM messages WHERE expires_at <= ?", (now,))
 
+    def _add_missing_columns(self) -> None:
+        with self.db.transaction("upgrade schema") as connection:
+            present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+            for name, definition in _ADDED_COLUMNS.items():
+                if name not in present:
+                    connection.execute(f"ALTER TABLE messages ADD COLUMN {name} {definition}")
+
 
 def _message(row: tuple[Any, ...]) -> StoredMessage:
-    key, role, text, author_id, author_name, slack_ts, meta = row
+    key, role, text, author_id, author_name, slack_ts, meta, edited_ts = row
     kind: Role = "ai" if role == "ai" else "human"
-    return StoredMessage(key, kind, text, author_id, author_name, slack_ts, json.loads(meta))
+    return StoredMessage(key, kind, text, author_id, author_name, slack_ts, json.loads(meta),
+                         edited_ts=ts_of_key(edited_ts) if edited_ts else "")
+

@@ -52,17 +52,19 @@ def test_oversized_messages_are_split_into_parts_under_the_item_limit(
     assert {p["PartCount"]["N"] for p in parts} == {"3"}
 
 
-def test_a_message_with_a_missing_part_is_not_shown(
+def test_a_message_in_parts_is_written_all_or_nothing(
     store: DynamoDBMessageStore, dynamodb_client: Any, dynamodb_table: str
 ) -> None:
     messages = [StoredMessage.human(ts="1.5", text="q"),
                 StoredMessage.answer(question_ts="1.5", text="a" * 700_000)]
-    store.append(SESSION, messages)
-    # As if the writer died before its last part: the answer must not appear truncated.
-    dynamodb_client.delete_item(TableName=dynamodb_table, Key={
-        "SessionId": {"S": SESSION}, "MessageKey": {"S": f"{messages[1].key}~p002"}})
+    store.append(SESSION, messages[:1])
+    # One TransactWriteItems holds every part: a failed write leaves none of them behind.
+    with InjectedFault(dynamodb_client, "TransactWriteItems", "InternalServerError", status=500), \
+            pytest.raises(StoreUnavailable):
+        store.append(SESSION, messages[1:])
+    assert len(raw_items(dynamodb_client, dynamodb_table)) == 1
     assert store.all(SESSION) == messages[:1]
-    assert store.append(SESSION, messages) == 1  # the retry completes it
+    assert store.append(SESSION, messages) == 1  # the retry writes it whole
     assert store.all(SESSION) == messages
 
 
