@@ -1,5 +1,7 @@
 """Every sentence the bot says to users, in one place."""
 
+import re
+
 STATUS_THINKING = "is thinking…"
 LOADING_MESSAGES = (
     "Reading the thread…",
@@ -42,7 +44,37 @@ ANSWER_NOT_SAVED = "_(I couldn't save this answer to my memory; I may not rememb
 EMPTY_MESSAGE = "Hi! What can I help you with? Write your question after mentioning me."
 FILES_ONLY = "I can only read text for now. Please paste the part you want me to look at."
 NOT_ALLOWED = "Sorry, I'm not enabled for you or this conversation."
+THREAD_UNREAD = (
+    "I couldn't read the earlier messages of this thread this time; "
+    "I'll try again with your next message."
+)
 
 
 def context_note(messages_seen: int) -> str:
-    return f"_I can see the last {messages_seen} messages of this thread._"
+    return f"I can see the last {messages_seen} messages of this thread."
+
+
+# What the bot may write after (or instead of) an answer: never part of what the model said.
+NOTICES = (
+    MODEL_BUSY, MODEL_ACCESS, MODEL_NOT_FOUND, MODEL_TOO_LONG, MODEL_FAILED, STORE_DOWN,
+    ANSWER_NOT_SAVED, EMPTY_MESSAGE, FILES_ONLY, NOT_ALLOWED, THREAD_UNREAD, CANNOT_READ_THREAD,
+)
+_CONTEXT_NOTE = re.compile(re.escape(context_note(0)).replace("0", r"\d+"))
+
+
+def is_notice(paragraph: str) -> bool:
+    """Whether a paragraph holds nothing but the bot's own notes (as the reply sink shows them)."""
+    rest = _CONTEXT_NOTE.sub("", paragraph)
+    for notice in NOTICES:
+        rest = rest.replace(notice.strip("_"), "")
+    return bool(paragraph.strip()) and not rest.strip(" \n_*()")
+
+
+def without_notices(text: str) -> str:
+    """An answer of the bot's as the model wrote it, without the notes and error lines after it."""
+    while text.strip():
+        head, separator, last = text.rpartition("\n\n")
+        if not is_notice(last):
+            return text
+        text = head if separator else ""
+    return ""

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -22,7 +23,18 @@ from langchain_core.messages import BaseMessage
 from bot import messages as say
 from bot.core.ports import MessageStore, ReplySink, StoreUnavailable
 from bot.core.prompt import Prompt, build_prompt
-from bot.core.records import IncomingMessage, StoredMessage, sort_key
+from bot.core.records import (
+    ANSWER_SLOT,
+    BACKFILL_DONE,
+    BACKFILL_PENDING,
+    IncomingMessage,
+    RecentHistory,
+    SessionKey,
+    SessionState,
+    StoredMessage,
+    is_before,
+    sort_key,
+)
 from bot.core.serial import SessionQueue
 
 log = logging.getLogger(__name__)
@@ -47,11 +59,27 @@ class ModelFailurePolicy(Protocol):
     def should_retry(self, error: BaseException, *, stream_started: bool) -> bool: ...
 
 
+class ThreadUnreadable(Exception):
+    """The thread's earlier messages could not be read (its source failed or refused)."""
+
+
+class ThreadHistory(Protocol):
+    """Where a thread's earlier messages come from when the bot joins it part-way (Slack:
+    conversations.replies, bot.slack.backfill). Raises ThreadUnreadable."""
+
+    def earlier_messages(
+        self, session: SessionKey, *, before_ts: str, after_ts: str
+    ) -> list[StoredMessage]:
+        """The thread's messages with after_ts < ts < before_ts, oldest first."""
+        ...
+
+
 class Outcome(Enum):
     ANSWERED = "answered"
     MODEL_FAILED = "model_failed"
     STORE_FAILED = "store_failed"
     ANSWER_NOT_SAVED = "answer_not_saved"
+    FORGOTTEN = "forgotten"
 
 
 @dataclass(frozen=True)
@@ -101,45 +129,83 @@ class Conversation:
     def store(self) -> MessageStore:
         return self._store
 
+    def reserve_turn(self, session_id: str, ts: str) -> int:
+        """Take the message's place in its thread's queue as soon as it arrives (see serial.py)."""
+        return self._queue.reserve(session_id, order=sort_key(ts))
+
+    def cancel_turn(self, reservation: int) -> None:
+        self._queue.cancel(reservation)
+
+    def turn_of(self, session_id: str, ts: str, *, reservation: int | None = None) -> ContextManager[None]:
+        """Handle one message of a thread at a time, in ts order: wrap everything done for it."""
+        return self._queue.turn(session_id, order=sort_key(ts), reservation=reservation)
+
+    def knows(self, session_id: str) -> bool:
+        """Whether anything of the thread is remembered (the bot is part of it)."""
+        return self._store.has_session(session_id)
+
+    def remember(self, message: IncomingMessage) -> bool:
+        """Store a message without answering it; False if it was stored before, or predates a
+        forget of its thread (raises StoreUnavailable)."""
+        return self._store.append(message.session.id, [_question(message)], guarded=True) == 1
+
     def answer(
         self, message: IncomingMessage, sink: ReplySink, *,
-        on_first_turn: Callable[[], None] | None = None,
+        thread: ThreadHistory | None = None,
+        on_new_thread: Callable[[IncomingMessage], None] | None = None,
     ) -> TurnResult:
         """Answer one user message in its thread, storing the question before the model is
         called (so a failed answer never loses it) and the answer once it is complete.
 
-        `on_first_turn` runs when nothing of the thread is stored before this message (a
-        thread the bot joins part-way, a new assistant thread); what it stores is read as
-        history. Finding that out from the history read itself saves a request per turn.
+        `thread` is where a thread the bot joins part-way is read from, once; a read that
+        fails is tried again on the next turn, and this turn answers with what it has.
+        `on_new_thread` runs when nothing of the thread was stored before this message.
         """
         sink.show_status()
         session_id = message.session.id
-        with self._queue.turn(session_id, order=sort_key(message.ts)):
-            with self._prepare_slot():
-                prepared = self._prepare(message, on_first_turn)
-            if prepared is None:
-                sink.fail(say.STORE_DOWN)
-                return TurnResult(Outcome.STORE_FAILED)
-            prompt, has_older = prepared
-            if self._log_prompts and log.isEnabledFor(logging.DEBUG):
-                log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
-            try:
-                text = self._stream_answer(prompt.messages, sink)
-            except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
-                log.error(
-                    "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
-                )
-                sink.fail(self._failures.message_for(error))
-                return TurnResult(Outcome.MODEL_FAILED, history_used=prompt.history_used)
+        with self._prepare_slot():
+            prepared = self._prepare(message, thread, on_new_thread)
+        if prepared is None:
+            sink.fail(say.STORE_DOWN)
+            return TurnResult(Outcome.STORE_FAILED)
+        if isinstance(prepared, str):
+            log.info("not answering %s in %s: %s", message.ts, session_id, prepared)
+            sink.finish()
+            return TurnResult(Outcome.FORGOTTEN)
+        prompt, notes = prepared
+        if self._log_prompts and log.isEnabledFor(logging.DEBUG):
+            log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
+        try:
+            text = self._stream_answer(prompt.messages, sink)
+        except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
+            log.error(
+                "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
+            )
+            sink.fail(self._failures.message_for(error))
+            return TurnResult(Outcome.MODEL_FAILED, history_used=prompt.history_used)
 
-            left_out = has_older or prompt.history_left_out > 0
-            note = say.context_note(prompt.history_used) if left_out else ""
-            reply_ts = sink.finish(note=note)
-            answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
-            if not self._save(session_id, answer):
-                sink.fail(say.ANSWER_NOT_SAVED)
-                return TurnResult(Outcome.ANSWER_NOT_SAVED, text, reply_ts, prompt.history_used)
-            return TurnResult(Outcome.ANSWERED, text, reply_ts, prompt.history_used)
+        if prompt.history_left_out > 0 and say.context_note(prompt.history_used) not in notes:
+            notes.append(say.context_note(prompt.history_used))
+        reply_ts = sink.finish(note=" ".join(notes))
+        answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
+        if not self._save(session_id, answer):
+            sink.fail(say.ANSWER_NOT_SAVED)
+            return TurnResult(Outcome.ANSWER_NOT_SAVED, text, reply_ts, prompt.history_used)
+        return TurnResult(Outcome.ANSWERED, text, reply_ts, prompt.history_used)
+
+    def apply_edit(self, session_id: str, ts: str, *, text: str, edited_ts: str) -> bool:
+        """A person edited a remembered message: the newest text is what is replayed."""
+        return self._store.edit(session_id, sort_key(ts), text=text, edited_ts=edited_ts)
+
+    def apply_deletion(self, session_id: str, ts: str, *, posted_by_bot: bool) -> int:
+        """A message is gone from the thread: forget it. A person's deleted message takes the
+        bot's answer to it along (the answer may quote it); a deleted answer of the bot's is
+        found by the ts it was posted with."""
+        if not posted_by_bot:
+            return self._store.delete(session_id, [sort_key(ts), sort_key(ts, ANSWER_SLOT)])
+        keys = [m.key for m in self._store.all(session_id)
+                if m.role == "ai" and (m.slack_ts == ts or m.key == sort_key(ts))]
+        return self._store.delete(session_id, keys) if keys else 0
 
     @contextmanager
     def _prepare_slot(self) -> Iterator[None]:
@@ -151,27 +217,29 @@ class Conversation:
                 self._preparing.release()
 
     def _prepare(
-        self, message: IncomingMessage, on_first_turn: Callable[[], None] | None
-    ) -> tuple[Prompt, bool] | None:
-        """Store the question, read the history before it and build the prompt; None when the
-        store is down. Also says whether the thread holds more than the history that was read.
+        self, message: IncomingMessage, thread: ThreadHistory | None,
+        on_new_thread: Callable[[IncomingMessage], None] | None,
+    ) -> tuple[Prompt, list[str]] | str | None:
+        """Store the question, read the history before it (and the thread, when the bot joins
+        it part-way) and build the prompt, with the notes to show under the answer; None when
+        the store is down, a reason when the question is not to be answered.
         """
         session_id = message.session.id
-        question = StoredMessage.human(
-            ts=message.ts, text=message.text,
-            author_id=message.user_id, author_name=message.user_name,
-        )
+        question = _question(message)
+        notes: list[str] = []
         try:
             self._write_unsaved(session_id)
-            self._store.append(session_id, [question])
-            history = self._store.recent(
-                session_id, token_budget=self._token_budget, before_key=question.key
-            )
-            if on_first_turn is not None and not history.messages and not history.has_older:
-                on_first_turn()
-                history = self._store.recent(
-                    session_id, token_budget=self._token_budget, before_key=question.key
-                )
+            self._store.append(session_id, [question], guarded=True)
+            history = self._history(session_id, question.key)
+            if history.state.forgot(message.ts):
+                return "it was written before the thread was forgotten"
+            is_new = not history.messages and not history.has_older
+            if on_new_thread is not None and is_new:
+                on_new_thread(message)
+            if thread is not None and _needs_backfill(message, history, is_new=is_new):
+                if not self._backfill(message, history.state, thread):
+                    notes.append(say.THREAD_UNREAD)
+                history = self._history(session_id, question.key)
         except StoreUnavailable as error:
             log.error("store unavailable before answering %s: %s", session_id, error)
             return None
@@ -181,7 +249,35 @@ class Conversation:
             message=message,
             token_budget=self._token_budget,
         )
-        return prompt, history.has_older
+        if history.has_older:
+            notes.append(say.context_note(prompt.history_used))
+        return prompt, notes
+
+    def _history(self, session_id: str, before_key: str) -> RecentHistory:
+        return self._store.recent(session_id, token_budget=self._token_budget, before_key=before_key)
+
+    def _backfill(self, message: IncomingMessage, state: SessionState, thread: ThreadHistory) -> bool:
+        """Store what the thread said before the bot came; False if it could not be read.
+
+        The thread counts as read only once this has finished, so a failed read is tried
+        again on the next turn, up to the message that started it.
+        """
+        session = message.session
+        before = state.backfill_before or message.ts
+        if state.backfill != BACKFILL_PENDING:
+            self._store.mark_backfill(session.id, state=BACKFILL_PENDING, before_ts=before)
+        try:
+            earlier = thread.earlier_messages(session, before_ts=before, after_ts=state.forgotten_at)
+        except ThreadUnreadable as error:
+            log.warning("could not read the thread %s (%s); it is read again next turn",
+                        session.id, error)
+            return False
+        forgotten = self._store.forgotten_authors([m.author_id for m in earlier if m.author_id])
+        kept = [m for m in earlier
+                if not (m.author_id in forgotten and not is_before(forgotten[m.author_id], m.slack_ts))]
+        self._store.append(session.id, kept)
+        self._store.mark_backfill(session.id, state=BACKFILL_DONE, before_ts=before)
+        return True
 
     def _stream_answer(self, prompt: list[BaseMessage], sink: ReplySink) -> str:
         """Stream the model's answer into the sink.
@@ -215,7 +311,9 @@ class Conversation:
     def _save(self, session_id: str, answer: StoredMessage) -> bool:
         for attempt in range(1, self._save_attempts + 1):
             try:
-                self._store.append(session_id, [answer])
+                if not self._store.append(session_id, [answer], guarded=True):
+                    log.info("answer for %s not stored: the thread was forgotten while it was "
+                             "being written, or it was stored before", session_id)
                 return True
             except StoreUnavailable as error:
                 log.warning("saving answer for %s failed (attempt %d): %s", session_id, attempt, error)
@@ -235,7 +333,7 @@ class Conversation:
             unsaved = self._unsaved.get(session_id)
         if not unsaved:
             return
-        self._store.append(session_id, unsaved)
+        self._store.append(session_id, unsaved, guarded=True)
         with self._unsaved_lock:
             self._unsaved.pop(session_id, None)
         log.info("stored %d answer(s) of %s that were posted during a store outage",
@@ -244,3 +342,17 @@ class Conversation:
 
 def _as_json(prompt: list[BaseMessage]) -> str:
     return json.dumps([{"role": m.type, "text": m.text} for m in prompt], ensure_ascii=False)
+
+
+def _question(message: IncomingMessage) -> StoredMessage:
+    return StoredMessage.human(
+        ts=message.ts, text=message.text, author_id=message.user_id, author_name=message.user_name,
+    )
+
+
+def _needs_backfill(message: IncomingMessage, history: RecentHistory, *, is_new: bool) -> bool:
+    """A reply in a thread whose earlier messages were never (completely) read."""
+    if history.state.backfill == BACKFILL_PENDING:
+        return True
+    in_thread = message.ts != message.session.thread_ts
+    return in_thread and is_new and history.state.backfill != BACKFILL_DONE

@@ -52,21 +52,19 @@ def to_chat_messages(
 
 def make_roles_alternate(turns: Sequence[BaseMessage]) -> list[BaseMessage]:
     """Bedrock Converse rejects a conversation unless it starts with a user turn and roles
-    strictly alternate: drop leading answers and empty turns, merge consecutive same-role turns.
+    strictly alternate: drop leading answers and blank turns, merge consecutive same-role turns.
+    Text is never trimmed: leading indentation and trailing blank lines are part of what was said.
     """
     merged: list[BaseMessage] = []
     for turn in turns:
-        text = turn.text.strip()
-        if not text:
+        if not turn.text.strip():
             continue
         if not merged and not isinstance(turn, HumanMessage):
             continue
         if merged and type(merged[-1]) is type(turn):
-            merged[-1] = type(turn)(f"{merged[-1].text}\n\n{text}")
-        elif text == turn.text:
-            merged.append(turn)
+            merged[-1] = type(turn)(f"{merged[-1].text}\n\n{turn.text}")
         else:
-            merged.append(type(turn)(text))
+            merged.append(turn)
     return merged
 
 

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from bot import messages as say
-from bot.core.conversation import Conversation, Outcome
+from bot.core.conversation import Conversation, Outcome, ThreadUnreadable
 from bot.core.ports import StoreUnavailable
 from bot.core.records import IncomingMessage, SessionKey, StoredMessage, sort_key
 from bot.store.sqlite import SQLiteMessageStore
@@ -68,7 +68,7 @@ class RecordingSink:
 
 
 class BrokenStore(SQLiteMessageStore):
-    def append(self, session_id: str, messages: Any) -> int:
+    def append(self, session_id: str, messages: Any, *, guarded: bool = False) -> int:
         raise StoreUnavailable("DynamoDB unreachable")
 
 
@@ -206,18 +206,54 @@ def test_only_so_many_turns_prepare_their_prompt_at_once():
     assert len(store.sessions(limit=100)) == 8  # every turn was answered and stored
 
 
-def test_on_first_turn_fills_an_empty_thread_before_its_history_is_read(store):
-    first_turns: list[str] = []
+class ThreadOf:
+    """A ThreadHistory holding the given earlier messages, or failing while `broken`."""
 
-    def backfill() -> None:
-        first_turns.append("called")
-        store.append(SESSION.id, [StoredMessage.human(ts="150.000001", text="earlier words",
-                                                      author_id="U2", author_name="Bo")])
+    def __init__(self, *earlier: StoredMessage) -> None:
+        self.earlier = list(earlier)
+        self.broken = False
+        self.reads: list[tuple[str, str]] = []
 
+    def earlier_messages(self, session, *, before_ts: str, after_ts: str) -> list[StoredMessage]:
+        self.reads.append((before_ts, after_ts))
+        if self.broken:
+            raise ThreadUnreadable("conversations.replies failed with ratelimited")
+        return list(self.earlier)
+
+
+IN_THREAD = "150.000001"
+
+
+def in_thread(text: str, ts: str) -> IncomingMessage:
+    return IncomingMessage(SessionKey("T1", "C1", "100.000001"), ts, "U1", text, "Ana")
+
+
+def test_a_thread_joined_part_way_is_read_once_before_its_history(store):
+    thread = ThreadOf(StoredMessage.human(ts=IN_THREAD, text="earlier words", author_id="U2",
+                                          author_name="Bo"))
     chat_model = model("one", "two")
     chat = conversation(store, chat_model)
-    chat.answer(ask("first", "200.000001"), RecordingSink(), on_first_turn=backfill)
-    chat.answer(ask("second", "300.000001"), RecordingSink(), on_first_turn=backfill)
+    chat.answer(in_thread("first", "200.000001"), RecordingSink(), thread=thread)
+    chat.answer(in_thread("second", "300.000001"), RecordingSink(), thread=thread)
 
-    assert first_turns == ["called"]  # the second turn found history and did not ask again
+    assert thread.reads == [("200.000001", "")]  # the second turn knows it was read
     assert "earlier words" in " ".join(m.text for m in chat_model.prompts[0])
+
+
+def test_a_failed_read_of_the_thread_is_tried_again_and_the_turn_still_answers(store):
+    thread = ThreadOf(StoredMessage.human(ts=IN_THREAD, text="earlier words", author_id="U2"))
+    thread.broken = True
+    chat_model = model("one", "two", "three")
+    chat = conversation(store, chat_model)
+    sink = RecordingSink()
+    chat.answer(in_thread("first", "200.000001"), sink, thread=thread)
+    assert sink.written == "one"
+    assert ("finish", say.THREAD_UNREAD) in sink.events
+    thread.broken = False
+    chat.answer(in_thread("second", "300.000001"), RecordingSink(), thread=thread)
+    chat.answer(in_thread("third", "400.000001"), RecordingSink(), thread=thread)
+
+    # Read again up to the message that started it, then never again.
+    assert thread.reads == [("200.000001", ""), ("200.000001", "")]
+    assert [m.text for m in store.all(SESSION.id)][:3] == ["earlier words", "first", "one"]
+    assert "earlier words" in " ".join(m.text for m in chat_model.prompts[1])
