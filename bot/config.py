@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_timeout_seconds: float = Field(default=15, gt=0)
 
     # Store
     dynamodb_table: str | None = None

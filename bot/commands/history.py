@@ -24,8 +24,12 @@ def add_parser(commands: Any) -> None:
     actions = history.add_subparsers(dest="history_action", required=True)
     show = actions.add_parser("show", help="print a thread's stored messages, oldest first")
     show.add_argument("session_id", help=SESSION_HELP)
-    forget = actions.add_parser("forget", help="delete every stored message of a thread")
-    forget.add_argument("session_id", help=SESSION_HELP)
+    forget = actions.add_parser(
+        "forget", help="delete a thread's memory, or one person's messages from every thread"
+    )
+    target = forget.add_mutually_exclusive_group(required=True)
+    target.add_argument("session_id", nargs="?", help=SESSION_HELP)
+    target.add_argument("--user", dest="user_id", help="a Slack user id (U…): forget that person")
     legacy = actions.add_parser(
         "import-legacy",
         help="copy sessions from a table written by LangChain's DynamoDBChatMessageHistory",
@@ -40,6 +44,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.history_action == "show":
         return show(store, args.session_id)
     if args.history_action == "forget":
+        if args.user_id:
+            return forget_user(store, args.user_id)
         return forget(store, args.session_id)
     return import_legacy(store, settings, table=args.table, session_id=args.session_id)
 
@@ -69,7 +75,14 @@ def author_of(message: StoredMessage) -> str:
 
 def forget(store: MessageStore, session_id: str) -> int:
     deleted = store.forget(session_id)
-    print(f"forgot {deleted} messages of {session_id}")
+    print(f"forgot {deleted} messages of {session_id}; nothing from before now is read back")
+    return 0
+
+
+def forget_user(store: MessageStore, user_id: str) -> int:
+    report = store.forget_author(user_id)
+    print(f"forgot {report.messages} messages of {user_id} (and the answers to them) in "
+          f"{report.sessions} threads; nothing of theirs from before now is read back")
     return 0
 
 

@@ -12,7 +12,16 @@ from bot.config import ConfigError
 from bot.slack.ack_first import AckFirst
 from bot.slack.client import make_web_client
 from bot.slack.executor import ListenerExecutor
-from bot.slack.listeners import assistant, feedback, mentions, messages, other_events, shortcuts
+from bot.slack.listeners import (
+    assistant,
+    changes,
+    feedback,
+    mentions,
+    messages,
+    other_events,
+    places,
+    shortcuts,
+)
 from bot.slack.turns import SlackTurns, TurnPolicy
 from bot.slack.users import UserNames
 from bot.store.claims import InMemoryClaimStore
@@ -30,7 +39,8 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
     """
     settings = deps.settings
     settings.require("slack_bot_token")
-    client = make_web_client(settings.secret("slack_bot_token") or "", settings.slack_api_url)
+    client = make_web_client(settings.secret("slack_bot_token") or "", settings.slack_api_url,
+                             timeout=settings.slack_timeout_seconds)
     try:
         app = App(
             client=client,
@@ -38,6 +48,9 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             process_before_response=process_before_response,
             # auth.test runs here, once: the bot user id is known before the first event.
             token_verification_enabled=True,
+            # The bot's own messages are never answered by our rules (events.ignore_reason);
+            # Bolt's would also drop the deletion of an answer, which memory must mirror.
+            ignoring_self_events_enabled=False,
             listener_executor=ListenerExecutor(settings.worker_threads),
         )
     except BoltError as error:
@@ -70,6 +83,9 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
         user_names=UserNames(client),
         ack_first=ack_first,
     )
+    if not process_before_response:  # on Lambda the turn runs in another invocation
+        places.register(app, turns)
+    changes.register(app, turns)  # before the assistant middleware, which would drop them
     mentions.register(app, turns)
     messages.register(app, turns)
     assistant.register(app, turns, greeting=settings.assistant_greeting,

@@ -1,83 +1,116 @@
-"""Joining a thread mid-way: read what was said before the bot was mentioned, once."""
+"""Joining a thread mid-way: what the thread said before the bot was mentioned, from Slack.
+
+The conversation core asks for it (ThreadHistory) when a thread was never read, or its read
+did not finish; it stores what comes back and marks the thread read.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.core.ports import MessageStore
-from bot.core.records import StoredMessage, sort_key
+from bot import messages as say
+from bot.core.conversation import ThreadUnreadable
+from bot.core.records import SessionKey, StoredMessage, is_before, sort_key
+from bot.slack.client import Refused, SlackCaller
+from bot.slack.events import message_text
+from bot.slack.metadata import NOT_CONVERSATION_EVENT_TYPES
+from bot.slack.payload import mapping_of, text_of
 from bot.slack.text import decode_slack_text
 
 log = logging.getLogger(__name__)
 
-# Message metadata (event_type) the bot puts on what it posts outside the conversation, such
-# as the assistant pane's greeting: such messages are never read back as the bot's answers.
-GREETING_EVENT_TYPE = "assistant_greeting"
-NOT_CONVERSATION_EVENT_TYPES = frozenset({GREETING_EVENT_TYPE})
+PAGE_SIZE = 200
+PEOPLE_SUBTYPES = frozenset({"", "thread_broadcast", "file_share"})
 
 
-def backfill_thread(
-    *,
-    client: WebClient,
-    store: MessageStore,
-    session_id: str,
-    channel_id: str,
-    thread_ts: str,
-    before_ts: str,
-    bot_user_id: str,
-    name_of: Callable[[str], str],
-) -> int:
-    """Store the thread's earlier messages (people's and the bot's own); return how many.
+class SlackThread:
+    """A ThreadHistory read with conversations.replies, once per turn at most."""
 
-    Called only when the store has nothing for this session, so conversations.replies is read
-    once per thread; later turns find the session and skip this. Writes are idempotent, so a
-    concurrent or repeated backfill adds no copies. The bot's greeting is left out: it is
-    marked with metadata, and a bot message before anyone wrote answers nobody anyway.
-    """
-    earlier: list[StoredMessage] = []
-    try:
-        pages = client.conversations_replies(
-            channel=channel_id, ts=thread_ts, limit=200, include_all_metadata=True
-        )
-        for page in pages:  # slack_sdk follows next_cursor
-            for item in page.get("messages", []):
-                if _is_outside_the_conversation(item):
-                    continue
-                stored = _to_stored(item, before_ts, bot_user_id, name_of)
-                if stored is not None and (stored.role == "human" or earlier):
-                    earlier.append(stored)
-    except SlackApiError as error:
-        log.warning(
-            "conversations.replies failed for %s: %s",
-            session_id, error.response.get("error", "unknown_error"),
-        )
-        return 0
-    if earlier:
-        store.append(session_id, earlier)
-    return len(earlier)
+    def __init__(
+        self, client: WebClient, *, bot_user_id: str, name_of: Callable[[str], str]
+    ) -> None:
+        self._client = client
+        self._bot_user_id = bot_user_id
+        self._name_of = name_of
+        self._read: dict[tuple[SessionKey, str, str], list[StoredMessage]] = {}
+
+    def earlier_messages(
+        self, session: SessionKey, *, before_ts: str, after_ts: str
+    ) -> list[StoredMessage]:
+        """People's messages and the bot's own answers, oldest first; ThreadUnreadable when
+        Slack refuses or cannot be reached (HTTP errors, `ratelimited` after the client's
+        retries, timeouts, resets, DNS)."""
+        wanted = (session, before_ts, after_ts)
+        if wanted not in self._read:
+            self._read[wanted] = self._fetch(session, before_ts=before_ts, after_ts=after_ts)
+        return self._read[wanted]
+
+    def _fetch(self, session: SessionKey, *, before_ts: str, after_ts: str) -> list[StoredMessage]:
+        items = self._replies(session, after_ts=after_ts)
+        earlier: list[StoredMessage] = []
+        for item in items:
+            ts = text_of(item.get("ts"))
+            if not ts or not is_before(ts, before_ts) or (after_ts and not is_before(after_ts, ts)):
+                continue
+            stored = self._to_stored(item, ts)
+            # An answer of the bot's before anyone wrote answers nobody: it starts nothing.
+            if stored is not None and (stored.role == "human" or earlier):
+                earlier.append(stored)
+        return earlier
+
+    def _replies(self, session: SessionKey, *, after_ts: str) -> list[Mapping[str, Any]]:
+        slack = SlackCaller(session.channel_id, log)
+        arguments: dict[str, Any] = {
+            "channel": session.channel_id, "ts": session.thread_ts, "limit": PAGE_SIZE,
+            "include_all_metadata": True,
+        }
+        if after_ts:
+            arguments["oldest"] = after_ts
+        items: list[Mapping[str, Any]] = []
+        try:
+            page = slack.call(self._client.conversations_replies, **arguments)
+            while True:
+                items += [mapping_of(item) for item in page.get("messages") or []]
+                cursor = text_of(mapping_of(page.get("response_metadata")).get("next_cursor"))
+                if not cursor:
+                    return items
+                page = slack.call(self._client.conversations_replies, **arguments, cursor=cursor)
+        except Refused as refusal:
+            if refusal.error == "thread_not_found":
+                return items  # nothing before: the thread starts with this message
+            raise ThreadUnreadable(refusal.explain()) from None
+
+    def _to_stored(self, item: Mapping[str, Any], ts: str) -> StoredMessage | None:
+        if mapping_of(item.get("metadata")).get("event_type") in NOT_CONVERSATION_EVENT_TYPES:
+            return None
+        edited_ts = text_of(mapping_of(item.get("edited")).get("ts"))
+        if text_of(item.get("user")) == self._bot_user_id:
+            text = say.without_notices(_markdown_of(item) or self._decoded(item))
+            if not text.strip():
+                return None
+            return StoredMessage(sort_key(ts), "ai", text, slack_ts=ts)
+        if item.get("bot_id") or text_of(item.get("subtype")) not in PEOPLE_SUBTYPES:
+            return None
+        text = self._decoded(item)
+        if not text:
+            return None
+        user_id = text_of(item.get("user"))
+        return StoredMessage(sort_key(ts), "human", text, user_id, self._name_of(user_id), ts,
+                             edited_ts=edited_ts)
+
+    def _decoded(self, item: Mapping[str, Any]) -> str:
+        return decode_slack_text(message_text(item), bot_user_id=self._bot_user_id,
+                                 name_of=self._name_of)
 
 
-def _is_outside_the_conversation(item: dict) -> bool:
-    metadata = item.get("metadata")
-    return isinstance(metadata, dict) and metadata.get("event_type") in NOT_CONVERSATION_EVENT_TYPES
-
-
-def _to_stored(
-    item: dict, before_ts: str, bot_user_id: str, name_of: Callable[[str], str]
-) -> StoredMessage | None:
-    ts = item.get("ts", "")
-    if not ts or sort_key(ts) >= sort_key(before_ts):  # exact, unlike float (16 digits)
-        return None
-    text = decode_slack_text(item.get("text") or "", bot_user_id=bot_user_id, name_of=name_of)
-    if not text:
-        return None
-    user_id = item.get("user", "")
-    if user_id == bot_user_id:
-        return StoredMessage(sort_key(ts), "ai", text, slack_ts=ts)
-    if item.get("bot_id") or item.get("subtype") not in (None, "thread_broadcast", "file_share"):
-        return None
-    return StoredMessage.human(ts=ts, text=text, author_id=user_id, author_name=name_of(user_id))
+def _markdown_of(item: Mapping[str, Any]) -> str:
+    """What the bot wrote, exactly: the markdown its answers carry in `markdown` blocks."""
+    blocks = item.get("blocks")
+    if not isinstance(blocks, list):
+        return ""
+    return "".join(text_of(mapping_of(b).get("text")) for b in blocks
+                   if mapping_of(b).get("type") == "markdown")

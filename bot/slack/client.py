@@ -18,8 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
 # Slack answers in well under a second; a call still hanging after this is better failed and
-# handled (the reply sink falls back) than left to hold a worker thread.
-TIMEOUT_SECONDS = 15
+# handled (the reply sink falls back) than left to hold a worker thread (SLACK_TIMEOUT_SECONDS).
+TIMEOUT_SECONDS = 15.0
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -32,12 +32,12 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def make_web_client(token: str, base_url: str) -> WebClient:
+def make_web_client(token: str, base_url: str, *, timeout: float = TIMEOUT_SECONDS) -> WebClient:
     """A WebClient for `base_url` (SLACK_API_URL; tests point it at a local fake)."""
     return WebClient(
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
-        timeout=TIMEOUT_SECONDS,
+        timeout=timeout,  # type: ignore[arg-type]  # typed int; urllib takes any float
         retry_handlers=retry_handlers(),
     )
 

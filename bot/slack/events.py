@@ -6,9 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.slack.payload import mapping_of, text_of
+from bot.slack.rich_text import blocks_to_slack_text
+
 # Subtypes that are still a person writing to the bot; every other subtype (edits, deletions,
-# joins, bot posts, channel changes, ones Slack adds later) is ignored so the bot never loops.
+# joins, bot posts, channel changes, ones Slack adds later) is never answered, so the bot
+# cannot loop. Edits and deletions are mirrored into memory instead (parse_change).
 ANSWERABLE_SUBTYPES = frozenset({"", "file_share", "thread_broadcast"})
+# What a deleted thread root with replies becomes: a message_changed to this subtype.
+TOMBSTONE = "tombstone"
 
 
 @dataclass(frozen=True)
@@ -19,11 +25,10 @@ class SlackMessage:
     user_id: str
     ts: str
     thread_ts: str
-    text: str
+    text: str  # Slack markup, from `text` or, when that is empty, rendered from `blocks`
     subtype: str
     bot_id: str
     has_files: bool
-    event_id: str
     event_type: str
     # The author's name as the event carries it (`user_profile`, on messages people post), so
     # the name needs no users.info call; empty when the event has none.
@@ -44,8 +49,39 @@ class SlackMessage:
         return self.channel_type == "im" or self.channel_id.startswith("D")
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+@dataclass(frozen=True)
+class MessageEdit:
+    """A message's new state (`message_changed`): its text replaces what was remembered."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    ts: str
+    text: str
+    edited_ts: str
+    user_id: str
+    bot_id: str
+
+
+@dataclass(frozen=True)
+class MessageDeletion:
+    """A message that is gone (`message_deleted`, or a thread root turned into a tombstone)."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    ts: str
+    user_id: str
+    bot_id: str
+
+
+def message_text(message: Mapping[str, Any]) -> str:
+    """A message's text in Slack markup: `text`, or what its blocks show when it has none."""
+    return text_of(message.get("text")) or blocks_to_slack_text(message.get("blocks"))
+
+
+def team_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    return text_of(body.get("team_id")) or text_of(event.get("team"))
 
 
 def parse_message(body: Mapping[str, Any]) -> SlackMessage | None:
@@ -57,26 +93,63 @@ def parse_message(body: Mapping[str, Any]) -> SlackMessage | None:
     event = body.get("event")
     if not isinstance(event, Mapping):
         return None
-    channel_id, ts = _text(event.get("channel")), _text(event.get("ts"))
+    channel_id, ts = text_of(event.get("channel")), text_of(event.get("ts"))
     if not channel_id or not ts:
         return None
-    team_id = _text(body.get("team_id")) or _text(event.get("team"))
     return SlackMessage(
-        team_id=team_id,
+        team_id=team_of(body, event),
         channel_id=channel_id,
-        channel_type=_text(event.get("channel_type")),
-        user_id=_text(event.get("user")),
+        channel_type=text_of(event.get("channel_type")),
+        user_id=text_of(event.get("user")),
         ts=ts,
-        thread_ts=_text(event.get("thread_ts")),
-        text=_text(event.get("text")),
-        subtype=_text(event.get("subtype")),
-        bot_id=_text(event.get("bot_id")) or (
-            _text(event.get("app_id")) if event.get("bot_profile") else ""
-        ),
+        thread_ts=text_of(event.get("thread_ts")),
+        text=message_text(event),
+        subtype=text_of(event.get("subtype")),
+        bot_id=_bot_id(event),
         has_files=bool(event.get("files")),
-        event_id=_text(body.get("event_id")),
-        event_type=_text(event.get("type")),
+        event_type=text_of(event.get("type")),
         user_name=_profile_name(event.get("user_profile")),
+    )
+
+
+def parse_change(body: Mapping[str, Any]) -> MessageEdit | MessageDeletion | None:
+    """Read a `message_changed` or `message_deleted` event; None for anything else."""
+    event = mapping_of(body.get("event"))
+    subtype = text_of(event.get("subtype"))
+    channel_id = text_of(event.get("channel"))
+    team_id = team_of(body, event)
+    if subtype == "message_deleted":
+        before = mapping_of(event.get("previous_message"))
+        ts = text_of(event.get("deleted_ts")) or text_of(before.get("ts"))
+        if not channel_id or not ts:
+            return None
+        return MessageDeletion(
+            team_id=team_id, channel_id=channel_id,
+            thread_ts=text_of(before.get("thread_ts")) or ts, ts=ts,
+            user_id=text_of(before.get("user")), bot_id=_bot_id(before),
+        )
+    if subtype != "message_changed":
+        return None
+    after = mapping_of(event.get("message"))
+    ts = text_of(after.get("ts"))
+    if not channel_id or not ts:
+        return None
+    thread_ts = text_of(after.get("thread_ts")) or ts
+    if text_of(after.get("subtype")) == TOMBSTONE:
+        return MessageDeletion(team_id=team_id, channel_id=channel_id, thread_ts=thread_ts, ts=ts,
+                               user_id=text_of(after.get("user")), bot_id=_bot_id(after))
+    return MessageEdit(
+        team_id=team_id, channel_id=channel_id, thread_ts=thread_ts, ts=ts,
+        text=message_text(after),
+        # No `edited` mark (an unfurl, a reaction count): the state is as old as the message.
+        edited_ts=text_of(mapping_of(after.get("edited")).get("ts")) or ts,
+        user_id=text_of(after.get("user")), bot_id=_bot_id(after),
+    )
+
+
+def _bot_id(event: Mapping[str, Any]) -> str:
+    return text_of(event.get("bot_id")) or (
+        text_of(event.get("app_id")) if event.get("bot_profile") else ""
     )
 
 
@@ -85,7 +158,7 @@ def _profile_name(profile: Any) -> str:
     if not isinstance(profile, Mapping):
         return ""
     for field in ("display_name", "real_name", "name"):
-        name = _text(profile.get(field)).strip()
+        name = text_of(profile.get(field)).strip()
         if name:
             return name
     return ""

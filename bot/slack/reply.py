@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 
@@ -33,6 +34,7 @@ from bot.slack.formatting import (
     split_markdown,
     to_mrkdwn,
 )
+from bot.slack.metadata import notice_metadata
 from bot.slack.pacing import SlackPacing
 
 # Slack takes 12,000 characters of markdown per call (markdown_text, markdown blocks). Keeping
@@ -243,7 +245,10 @@ class SlackReplySink:
             # What the message shows stays; only the unsent piece goes on, in a new message.
             self._continue_in_new_message(message, piece)
 
-    def _continue_in_new_message(self, message: _Message, piece: str, blocks: Sequence[dict] = ()) -> None:
+    def _continue_in_new_message(
+        self, message: _Message, piece: str, blocks: Sequence[dict] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         if message.streaming:
             self._stop_stream_quietly(message)
             self._may_stream = False
@@ -251,7 +256,7 @@ class SlackReplySink:
         fence = open_fence(message.text)
         text = (fence.opening + "\n" + piece) if fence and piece else piece
         if text.strip():
-            self._post(text, blocks)
+            self._post(text, blocks, metadata)
 
     def _end_message(self) -> None:
         message, self._current = self._current, None
@@ -267,7 +272,7 @@ class SlackReplySink:
         message, self._current = self._current, None
         if message is None:  # nothing of the answer to show: the note alone, or nothing
             if note:
-                self._post(note.strip())
+                self._post(note.strip(), metadata=notice_metadata())
             elif self._status_shown and not self._ts_list:
                 self._clear_status()
             return
@@ -288,41 +293,49 @@ class SlackReplySink:
         if message is None:
             if self._status_shown and not self._ts_list:
                 self._clear_status()
-            self._post(_joined(rest, notice))
+            self._post(_joined(rest, notice), metadata=notice_metadata())
             return
         fence = open_fence(message.text + rest)
         ending = rest + ("\n" + fence.marker if fence else "") + "\n\n" + notice
+        # The answer was cut short: marked, so that it is never read back as one (backfill).
+        metadata = notice_metadata()
         try:
             if message.streaming:
                 self._slack.call(self._client.chat_stopStream, channel=self._channel, ts=message.ts,
-                                 markdown_text=ending)
+                                 markdown_text=ending, metadata=metadata)
             else:
-                self._edit(message, message.text + ending)
+                self._edit(message, message.text + ending, metadata=metadata)
         except Refused:
-            self._continue_in_new_message(message, _joined(rest, notice))
+            self._continue_in_new_message(message, _joined(rest, notice), metadata=metadata)
 
     # --- Slack calls ----------------------------------------------------------------------
 
-    def _post(self, text: str, blocks: Sequence[dict] = ()) -> None:
+    def _post(
+        self, text: str, blocks: Sequence[dict] = (), metadata: dict[str, Any] | None = None
+    ) -> None:
         """Post a new message; one Slack finds too long is posted in smaller parts."""
         try:
             response = self._slack.call(
                 self._client.chat_postMessage, channel=self._channel, thread_ts=self._thread_ts,
                 text=to_mrkdwn(text), blocks=markdown_blocks(text) + list(blocks),
+                metadata=metadata,
             )
         except Refused as refusal:
             if refusal.error not in _TOO_LONG or len(text) < _SMALLEST_RESPLIT:
                 raise
             parts = split_markdown(text, len(text) // 2 + len(text) // 8)
             for index, part in enumerate(parts):
-                self._post(part, blocks if index == len(parts) - 1 else ())
+                self._post(part, blocks if index == len(parts) - 1 else (), metadata)
             return
         self._remember(_Message(str(response["ts"]), text, streaming=False))
 
-    def _edit(self, message: _Message, text: str, blocks: Sequence[dict] = ()) -> None:
+    def _edit(
+        self, message: _Message, text: str, blocks: Sequence[dict] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self._slack.call(
             self._client.chat_update, channel=self._channel, ts=message.ts,
-            text=to_mrkdwn(text), blocks=markdown_blocks(text) + list(blocks),
+            text=to_mrkdwn(text), blocks=markdown_blocks(text) + list(blocks), metadata=metadata,
         )
         message.text = text
 

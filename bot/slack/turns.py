@@ -1,23 +1,37 @@
-"""From a Slack message to an answered turn: filter, claim once, decode, backfill, answer."""
+"""From a Slack message to an answered turn: filter, claim once, decode, answer, in thread order.
+
+Every message event takes its place in its thread's queue while Slack's request is still being
+acknowledged (`reserve`), so a thread's messages are handled in the order they reached the
+bot; edits and deletions of remembered messages go through the same queue (`mirror`).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk import WebClient
 
 from bot import messages as say
-from bot.core.conversation import Conversation
-from bot.core.ports import ClaimState, ClaimStore, MessageStore, StoreUnavailable
-from bot.core.records import IncomingMessage, SessionKey, StoredMessage
+from bot.core.conversation import Conversation, ThreadUnreadable
+from bot.core.ports import ClaimState, ClaimStore, StoreUnavailable
+from bot.core.records import IncomingMessage, SessionKey
 from bot.slack.ack_first import AckFirst
-from bot.slack.backfill import backfill_thread
-from bot.slack.events import SlackMessage, ignore_reason
+from bot.slack.backfill import SlackThread
+from bot.slack.events import (
+    MessageDeletion,
+    MessageEdit,
+    SlackMessage,
+    ignore_reason,
+    parse_change,
+    parse_message,
+)
 from bot.slack.pacing import SlackPacing
+from bot.slack.payload import mapping_of
 from bot.slack.reply import SlackReplySink
-from bot.slack.text import decode_slack_text, says_something
+from bot.slack.text import decode_slack_text, mentions_user, says_something
 from bot.slack.timing import timed_turn, turn_clock
 from bot.slack.users import UserNames
 
@@ -42,11 +56,34 @@ class TurnPolicy:
 
 
 def claim_keys(message: SlackMessage) -> list[str]:
-    """An app_mention and the message event for the same message share the second key."""
-    keys = [f"msg:{message.team_id}:{message.channel_id}:{message.ts}"]
-    if message.event_id:
-        keys.insert(0, f"event:{message.event_id}")
-    return keys
+    """One key per message: its retries, and its app_mention and message events, share it."""
+    return [f"msg:{message.team_id}:{message.channel_id}:{message.ts}"]
+
+
+def is_handled_here(message: SlackMessage, *, bot_user_id: str, via_mention: bool) -> bool:
+    """Whether this delivery is the one that handles the message: a message event that also
+    mentions the bot outside a DM is answered through its app_mention event instead."""
+    if ignore_reason(message, bot_user_id=bot_user_id) is not None:
+        return False
+    if via_mention or message.is_direct_message:
+        return True
+    return message.is_in_thread and not mentions_user(message.text, bot_user_id)
+
+
+def place_in_thread(body: Mapping[str, Any], *, bot_user_id: str) -> tuple[str, str] | None:
+    """The (session id, ts) a delivery takes its turn under, or None if it needs no turn."""
+    if mapping_of(body.get("event")).get("type") not in ("message", "app_mention"):
+        return None
+    change = parse_change(body)
+    if change is not None:
+        session = SessionKey(change.team_id, change.channel_id, change.thread_ts)
+        return session.id, change.ts
+    message = parse_message(body)
+    if message is None or not is_handled_here(
+        message, bot_user_id=bot_user_id, via_mention=message.event_type == "app_mention"
+    ):
+        return None
+    return SessionKey(message.team_id, message.channel_id, message.session_thread_ts).id, message.ts
 
 
 class SlackTurns:
@@ -69,12 +106,14 @@ class SlackTurns:
         self._policy = policy
         self._names = user_names
 
-    @property
-    def store(self) -> MessageStore:
-        return self._conversation.store
+    def reserve(self, body: Mapping[str, Any], *, bot_user_id: str) -> int | None:
+        """Take the event's place in its thread's queue (called while it is acknowledged)."""
+        place = place_in_thread(body, bot_user_id=bot_user_id)
+        return None if place is None else self._conversation.reserve_turn(*place)
 
     def handle(
         self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool,
+        reservation: int | None = None,
         on_new_session: Callable[[IncomingMessage], None] | None = None,
     ) -> None:
         """Answer (or just remember) one message. `addressed`: a mention or a DM; otherwise a
@@ -82,6 +121,17 @@ class SlackTurns:
         `on_new_session` runs once the message is claimed, if its thread has no history yet
         (the assistant pane titles a thread after its first question).
         """
+        try:
+            self._handle(message, client=client, bot_user_id=bot_user_id, addressed=addressed,
+                         reservation=reservation, on_new_session=on_new_session)
+        finally:
+            if reservation is not None:
+                self._conversation.cancel_turn(reservation)  # a no-op once the turn took it
+
+    def _handle(
+        self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool,
+        reservation: int | None, on_new_session: Callable[[IncomingMessage], None] | None,
+    ) -> None:
         reason = ignore_reason(message, bot_user_id=bot_user_id)
         if reason:
             log.debug("ignored %s in %s: %s", message.ts, message.channel_id, reason)
@@ -91,8 +141,7 @@ class SlackTurns:
         started = turn_clock()
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
         # An unaddressed follow-up is only for the bot if it is part of the thread already.
-        known_thread = not addressed
-        if known_thread and not self._is_part_of(session):
+        if not addressed and not self._is_part_of(session):
             return
         sink = self._sink(client, session, user_id=message.user_id)
         if self._will_answer(message, addressed=addressed):
@@ -103,11 +152,16 @@ class SlackTurns:
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
             return
-        with timed_turn(session.id, since=started):
+        with timed_turn(session.id, since=started), self._conversation.turn_of(
+            session.id, message.ts, reservation=reservation
+        ):
             try:
                 self._run(message, session, sink=sink, client=client, bot_user_id=bot_user_id,
-                          addressed=addressed, on_new_session=on_new_session,
-                          known_thread=known_thread)
+                          addressed=addressed, on_new_session=on_new_session)
+            except Exception as error:  # noqa: BLE001 - a turn never ends in silence
+                log.error("turn for %s in %s failed: %s", message.ts, session.id,
+                          type(error).__name__, exc_info=error)
+                sink.fail(say.MODEL_FAILED)
             finally:
                 self._complete(message)
 
@@ -122,7 +176,7 @@ class SlackTurns:
     def _run(
         self, message: SlackMessage, session: SessionKey, *, sink: SlackReplySink,
         client: WebClient, bot_user_id: str, addressed: bool,
-        on_new_session: Callable[[IncomingMessage], None] | None, known_thread: bool,
+        on_new_session: Callable[[IncomingMessage], None] | None,
     ) -> None:
         if not self._policy.allows(channel_id=message.channel_id, user_id=message.user_id):
             log.info("refused %s in %s: not in the allowlists", message.user_id, message.channel_id)
@@ -138,37 +192,55 @@ class SlackTurns:
             return
         incoming = IncomingMessage(
             session=session, ts=message.ts, user_id=message.user_id, text=text,
-            user_name=self._names.name_of(message.user_id), event_id=message.event_id,
+            user_name=self._names.name_of(message.user_id),
         )
         if not addressed and not self._policy.reply_without_mention_in_threads:
             try:
-                self.store.append(session.id, [StoredMessage.human(
-                    ts=message.ts, text=text, author_id=message.user_id,
-                    author_name=incoming.user_name,
-                )])
+                self._conversation.remember(incoming)
             except StoreUnavailable as error:
                 log.error("store unavailable for %s: %s", session.id, error)
                 sink.fail(say.STORE_DOWN)
             return
-        first_turn = None
-        if not known_thread and (message.is_in_thread or on_new_session is not None):
+        self._conversation.answer(
+            incoming, sink, on_new_thread=on_new_session,
+            thread=SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of),
+        )
 
-            def first_turn() -> None:
-                if on_new_session is not None:
-                    on_new_session(incoming)
-                if message.is_in_thread:
-                    backfill_thread(
-                        client=client, store=self.store, session_id=session.id,
-                        channel_id=message.channel_id, thread_ts=session.thread_ts,
-                        before_ts=message.ts, bot_user_id=bot_user_id,
-                        name_of=self._names.name_of,
-                    )
+    def mirror(self, body: Mapping[str, Any], *, bot_user_id: str,
+               reservation: int | None = None) -> None:
+        """Apply an edit or a deletion to the thread's memory; never answer it."""
+        try:
+            change = parse_change(body)
+            if change is None:
+                return
+            session = SessionKey(change.team_id, change.channel_id, change.thread_ts)
+            with self._conversation.turn_of(session.id, change.ts, reservation=reservation):
+                self._apply(change, session, bot_user_id=bot_user_id)
+        except StoreUnavailable as error:
+            log.error("could not mirror a change in %s: %s", body.get("event_id"), error)
+        finally:
+            if reservation is not None:
+                self._conversation.cancel_turn(reservation)
 
-        self._conversation.answer(incoming, sink, on_first_turn=first_turn)
+    def _apply(
+        self, change: MessageEdit | MessageDeletion, session: SessionKey, *, bot_user_id: str
+    ) -> None:
+        by_bot = change.user_id == bot_user_id
+        if isinstance(change, MessageDeletion):
+            removed = self._conversation.apply_deletion(session.id, change.ts, posted_by_bot=by_bot)
+            if removed:
+                log.info("forgot %d deleted message(s) at %s in %s", removed, change.ts, session.id)
+            return
+        if by_bot or change.bot_id:
+            return  # the bot's own edits while streaming, and other apps: not a person's words
+        text = decode_slack_text(change.text, bot_user_id=bot_user_id, name_of=self._names.name_of)
+        if self._conversation.apply_edit(session.id, change.ts, text=text,
+                                         edited_ts=change.edited_ts):
+            log.info("applied an edit of %s in %s", change.ts, session.id)
 
     def _is_part_of(self, session: SessionKey) -> bool:
         try:
-            return self.store.has_session(session.id)
+            return self._conversation.knows(session.id)
         except StoreUnavailable as error:
             log.error("store unavailable checking %s: %s", session.id, error)
             return False
@@ -209,25 +281,28 @@ class SlackTurns:
                      user_id, session.channel_id)
             sink.fail(say.NOT_ALLOWED)
             return True
-        try:
-            if not self.store.has_session(session.id):
-                backfill_thread(
-                    client=client, store=self.store, session_id=session.id,
-                    channel_id=session.channel_id, thread_ts=session.thread_ts,
-                    before_ts=request_ts, bot_user_id=bot_user_id, name_of=self._names.name_of,
-                )
-                if not self.store.has_session(session.id):
-                    return False
-        except StoreUnavailable as error:
-            log.error("store unavailable for %s: %s", session.id, error)
-            sink.fail(say.STORE_DOWN)
-            return True
+        thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
         request = IncomingMessage(
             session=session, ts=request_ts, user_id=user_id, text=say.SUMMARY_REQUEST,
             user_name=self._names.name_of(user_id),
         )
-        self._conversation.answer(request, sink)
+        with self._conversation.turn_of(session.id, request_ts):
+            try:
+                if not self._conversation.knows(session.id) and not self._readable(thread, request):
+                    return False
+            except StoreUnavailable as error:
+                log.error("store unavailable for %s: %s", session.id, error)
+                sink.fail(say.STORE_DOWN)
+                return True
+            self._conversation.answer(request, sink, thread=thread)
         return True
+
+    @staticmethod
+    def _readable(thread: SlackThread, request: IncomingMessage) -> bool:
+        try:
+            return bool(thread.earlier_messages(request.session, before_ts=request.ts, after_ts=""))
+        except ThreadUnreadable:
+            return False
 
     def _sink(self, client: WebClient, session: SessionKey, *, user_id: str) -> SlackReplySink:
         return SlackReplySink(
@@ -245,4 +320,3 @@ class SlackTurns:
             update_interval=self._policy.update_interval_seconds,
             logger=log,
         )
-

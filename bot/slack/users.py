@@ -1,57 +1,56 @@
-"""Display names for user ids, asked of Slack once per user per process."""
+"""Display names for user ids, asked of Slack once per user per day per process."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from cachetools import TTLCache
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+
+from bot.slack.client import Refused, SlackCaller
 
 log = logging.getLogger(__name__)
 
+MAX_NAMES = 10_000
+# People rename themselves now and then; a day-old name is fine, a name from last year is not.
+NAME_TTL_SECONDS = 86_400
+
 
 class UserNames:
-    def __init__(self, client: WebClient, *, max_entries: int = 10_000) -> None:
+    def __init__(self, client: WebClient, *, max_entries: int = MAX_NAMES) -> None:
         self._client = client
-        self._names: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._max_entries = max_entries
+        self._names: TTLCache[str, str] = TTLCache(maxsize=max_entries, ttl=NAME_TTL_SECONDS)
+        self._lock = threading.Lock()  # TTLCache is not thread-safe
 
     def name_of(self, user_id: str) -> str:
+        """The name Slack shows for the user; the id itself when Slack cannot say."""
         with self._lock:
             cached = self._names.get(user_id)
         if cached is not None:
             return cached
         name = self._fetch(user_id)
-        self._keep(user_id, name)
-        return name
+        if name:
+            self.remember(user_id, name)
+        return name or user_id
 
     def remember(self, user_id: str, name: str) -> None:
         """A name the event itself carried: fresher than a cached users.info answer."""
         if user_id and name:
-            self._keep(user_id, name)
-
-    def _keep(self, user_id: str, name: str) -> None:
-        with self._lock:
-            if len(self._names) >= self._max_entries and user_id not in self._names:
-                self._names.clear()
-            self._names[user_id] = name
+            with self._lock:
+                self._names[user_id] = name
 
     def _fetch(self, user_id: str) -> str:
+        """users.info's name, or "" when it fails (not cached, so the next turn asks again)."""
         try:
-            user = self._client.users_info(user=user_id)["user"]
-        except (SlackApiError, KeyError, TypeError) as error:
-            log.warning("users.info failed for %s: %s", user_id, _slack_error(error))
-            return user_id
+            response = SlackCaller(user_id, log).call(self._client.users_info, user=user_id)
+        except Refused:
+            return ""
+        user = response.get("user")
+        if not isinstance(user, dict):
+            return ""
         profile = user.get("profile") or {}
-        return (
+        return str(
             profile.get("display_name") or profile.get("real_name")
-            or user.get("real_name") or user.get("name") or user_id
+            or user.get("real_name") or user.get("name") or ""
         )
-
-
-def _slack_error(error: Exception) -> str:
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error", "unknown_error"))
-    return type(error).__name__

@@ -4,8 +4,8 @@ and answers through the same conversation path and session scheme as everywhere 
 from __future__ import annotations
 
 from bot import messages as say
-from bot.slack.backfill import GREETING_EVENT_TYPE
 from bot.slack.listeners.assistant import title_for
+from bot.slack.metadata import GREETING_EVENT_TYPE
 from tests.experience.conftest import CHANNEL, DM, dm_in_thread, mention
 from tests.fakes.signing import assistant_thread_started, event_callback, message
 

@@ -257,23 +257,52 @@ def app_mention(
 
 
 def message_changed(
-    *, channel: str = "C1", ts: str, text: str, previous_text: str = "", user: str = "U1"
+    *, channel: str = "C1", ts: str, text: str, previous_text: str = "", user: str = "U1",
+    thread_ts: str | None = None, edited_ts: str | None = None, subtype: str | None = None,
 ) -> dict[str, Any]:
-    """An edit: Slack sends the new message nested, with subtype message_changed."""
+    """An edit: Slack sends the new message nested, with subtype message_changed. A thread
+    root deleted while it has replies arrives this way too, as `subtype="tombstone"`."""
     event_ts = next_ts()
+    after: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts,
+                             "edited": {"user": user, "ts": edited_ts or event_ts}}
+    before: dict[str, Any] = {"type": "message", "user": user, "text": previous_text, "ts": ts}
+    if subtype is not None:
+        after = {"type": "message", "subtype": subtype, "text": "This message was deleted.",
+                 "ts": ts, "hidden": True}
+    for shown in (after, before):
+        if thread_ts is not None:
+            shown["thread_ts"] = thread_ts
     return {
         "type": "message",
         "subtype": "message_changed",
-        "message": {
-            "type": "message",
-            "user": user,
-            "text": text,
-            "ts": ts,
-            "edited": {"user": user, "ts": event_ts},
-        },
-        "previous_message": {"type": "message", "user": user, "text": previous_text, "ts": ts},
+        "message": after,
+        "previous_message": before,
         "channel": channel,
         "hidden": True,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": channel_type_of(channel),
+    }
+
+
+def message_deleted(
+    *, channel: str = "C1", ts: str, text: str = "", user: str = "U1",
+    thread_ts: str | None = None, bot_id: str | None = None,
+) -> dict[str, Any]:
+    """A deletion: the message's last state comes along as previous_message."""
+    event_ts = next_ts()
+    before: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts}
+    if thread_ts is not None:
+        before["thread_ts"] = thread_ts
+    if bot_id is not None:
+        before["bot_id"] = bot_id
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "deleted_ts": ts,
+        "previous_message": before,
+        "channel": channel,
         "ts": event_ts,
         "event_ts": event_ts,
         "channel_type": channel_type_of(channel),

@@ -58,6 +58,9 @@ class SlackCall:
         return self.response.get("error")
 
 
+CONNECTION_FAULTS = frozenset({"connection_reset", "timeout"})
+
+
 @dataclass
 class _Fault:
     method: str
@@ -109,6 +112,7 @@ class FakeSlack(FakeHTTPServer):
         # (None: no header).
         self.scopes = scopes
         self.ephemeral_messages: list[dict[str, Any]] = []
+        self.hang_seconds = 5.0
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._calls: list[SlackCall] = []
@@ -199,12 +203,28 @@ class FakeSlack(FakeHTTPServer):
         """Answer the next `times` calls of `method` ("*" for any) with `{"ok": false}`.
 
         "ratelimited" answers HTTP 429 with a Retry-After header (default 1 second) as Slack does.
+        Two errors are faults of the connection, not answers: "connection_reset" resets it
+        without a response, "timeout" answers only after `hang_seconds` (past the client's
+        timeout). `status` >= 500 answers that HTTP status.
         """
         if error == "ratelimited":
             status = 429
             retry_after = 1 if retry_after is None else retry_after
         with self._lock:
             self._faults.append(_Fault(method, error, times, retry_after, status))
+
+    def edit_seeded(self, channel: str, ts: str, text: str, *, edited_ts: str) -> None:
+        """A person edited a message written before the bot came (conversations.replies shows it)."""
+        with self._lock:
+            message = self._messages[(channel, ts)]
+            message.text = text
+            message.raw = dict(message.raw, text=text, edited={"user": message.user, "ts": edited_ts})
+            message.raw.pop("blocks", None)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A message someone deleted: gone from the thread, as conversations.replies shows it."""
+        with self._lock:
+            self._messages[(channel, ts)].deleted = True
 
     def refuse_streaming(self, error: str | None = "not_allowed_token_type") -> None:
         """Make chat.startStream fail with `error` until called again with None."""
@@ -465,6 +485,15 @@ class FakeSlack(FakeHTTPServer):
         with self._changed:
             status, response = 200, {}
             fault = self._take_fault(method)
+            if fault is not None and fault.error in CONNECTION_FAULTS:
+                self._calls.append(SlackCall(method, params, headers, received, 0,
+                                             {"ok": False, "error": fault.error}))
+                self._changed.notify_all()
+        if fault is not None and fault.error in CONNECTION_FAULTS:
+            if fault.error == "timeout":
+                self.stopping.wait(self.hang_seconds)
+            return 0, {}, {}
+        with self._changed:
             if fault is not None:
                 status, response = fault.status, {"ok": False, "error": fault.error}
                 if fault.retry_after is not None:
@@ -531,6 +560,9 @@ class _SlackHandler(QuietHandler):
             token = authorization.removeprefix("Bearer ")
         headers = dict(self.headers.items())
         status, response, extra = self.owner._answer(method, params, headers, token)
+        if status == 0:  # a connection fault: no answer at all
+            self.reset_connection()
+            return
         out_headers = {"Content-Type": "application/json; charset=utf-8", **extra}
         with contextlib.suppress(OSError):
             self.send_bytes(status, json.dumps(response).encode(), out_headers)

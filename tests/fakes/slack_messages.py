@@ -30,6 +30,7 @@ class SlackMessage:
     streaming: bool = False
     deleted: bool = False
     edits: int = 0
+    metadata: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,6 +74,8 @@ class SlackMessage:
             message["thread_ts"] = self.thread_ts
         if self.edits:
             message["edited"] = {"user": message["user"], "ts": self.ts}
+        if self.metadata:
+            message["metadata"] = self.metadata
         return message
 
 

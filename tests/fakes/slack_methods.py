@@ -106,6 +106,7 @@ def chat_post_message(fake: FakeSlack, params: Params) -> Response:
         markdown_text=params.get("markdown_text") or "",
         user=fake.bot_user_id,
         bot_id=fake.bot_id,
+        metadata=params.get("metadata") or None,
     )
     fake._store(message)
     return {"ok": True, "channel": message.channel, "ts": message.ts, "message": _api_message(fake, message)}
@@ -121,6 +122,8 @@ def chat_update(fake: FakeSlack, params: Params) -> Response:
         message.blocks = list(params["blocks"] or [])
     if "markdown_text" in params:
         message.markdown_text = params["markdown_text"] or ""
+    if params.get("metadata"):
+        message.metadata = params["metadata"]
     if message.kind == "stream" and not message.streaming:
         # An update replaces a finished stream's content with the posted text.
         message.kind = "message"
@@ -214,6 +217,8 @@ def chat_stop_stream(fake: FakeSlack, params: Params) -> Response:
     message.markdown_text += _stream_markdown(params)
     if params.get("blocks"):
         message.blocks = list(params["blocks"])
+    if params.get("metadata"):
+        message.metadata = params["metadata"]
     message.streaming = False
     api_message = _api_message(fake, message)
     api_message.pop("user", None)

@@ -2,8 +2,8 @@
 
 Slack retries an event it thinks failed (X-Slack-Retry-Num 1..3, sometimes while the first
 attempt still runs), replicas share one table, and a message that mentions the bot can arrive
-as an app_mention and as a message event. The claim (`claim#event:<id>`, `claim#msg:<team>:
-<channel>:<ts>` items in the history table) lets exactly one worker answer.
+as an app_mention and as a message event. The claim (one `claim#msg:<team>:
+<channel>:<ts>` item per message in the history table) lets exactly one worker answer.
 """
 
 from __future__ import annotations
@@ -128,8 +128,7 @@ def test_a_mention_inside_a_thread_delivered_both_ways_at_once_answers_once(
 
 def claim_keys_of(payload: dict[str, Any]) -> list[str]:
     event = payload["event"]
-    return [f"event:{payload['event_id']}",
-            f"msg:{payload['team_id']}:{event['channel']}:{event['ts']}"]
+    return [f"msg:{payload['team_id']}:{event['channel']}:{event['ts']}"]
 
 
 def test_a_live_workers_claim_blocks_a_retry(bot, fake_bedrock, dynamodb_client, table_name):

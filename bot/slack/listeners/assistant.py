@@ -18,11 +18,12 @@ from slack_sdk import WebClient
 
 from bot import messages as say
 from bot.core.records import IncomingMessage
-from bot.slack.backfill import GREETING_EVENT_TYPE
 from bot.slack.client import Refused, SlackCaller
 from bot.slack.events import parse_message
 from bot.slack.formatting import markdown_blocks, to_mrkdwn
 from bot.slack.listeners.acks import ack_at_once
+from bot.slack.listeners.places import place_of
+from bot.slack.metadata import GREETING_EVENT_TYPE
 from bot.slack.turns import SlackTurns
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def register(
                 )
 
         turns.handle(message, client=client, bot_user_id=context.bot_user_id or "",
-                     addressed=True, on_new_session=set_title)
+                     addressed=True, on_new_session=set_title, reservation=place_of(context))
 
     def ignore_context_change() -> None:
         # The bot does not use the channel the user is viewing. Bolt's default handler would

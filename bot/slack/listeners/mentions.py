@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.slack.events import parse_message
 from bot.slack.listeners.acks import ack_at_once
+from bot.slack.listeners.places import place_of
 from bot.slack.turns import SlackTurns
 
 
@@ -15,6 +16,6 @@ def register(app: App, turns: SlackTurns) -> None:
         message = parse_message(body)
         if message is not None:
             turns.handle(message, client=client, bot_user_id=context.bot_user_id or "",
-                         addressed=True)
+                         addressed=True, reservation=place_of(context))
 
     app.event("app_mention")(ack=ack_at_once, lazy=[answer_mention])
