@@ -6,6 +6,7 @@ import gc
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -15,39 +16,26 @@ log = logging.getLogger(__name__)
 
 # Orchestrators wait 30 s after SIGTERM before SIGKILL (Kubernetes, ECS, Heroku); stop first.
 SHUTDOWN_GRACE_SECONDS = 25.0
-YOUNG_GENERATION_THRESHOLD = 10_000
 
 
 def freeze_startup_objects() -> None:
     """Leave everything loaded at start-up (botocore's service models, LangChain, Bolt) out of
-    every later garbage collection.
-
-    Under a burst of 100 conversations a full collection walked those objects for 160-370 ms
-    each time, holding the interpreter lock while acks and answers waited (docs/scaling.md).
-    """
+    every later garbage collection: a full collection under a 100-thread burst otherwise walks
+    those objects while holding the interpreter lock (gc.freeze, docs/scaling.md)."""
     gc.collect()
     gc.freeze()
-    # Collect the youngest generation after 10,000 new objects instead of 700. A turn creates
-    # thousands (LangChain messages, history items, streamed chunks), nearly all freed at once
-    # by reference counting; at 700, a 100-answer burst ran ~380 young, ~35 middle and 3 full
-    # collections, 150 ms of lock-holding work that walked the other turns' live objects each
-    # time. At 10,000: a few young and no full collection per burst, and about 80 ms sooner
-    # on average to the last answer over three A/B pairs of bench/load.py --threads 100.
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def serve_until_terminated(
-    server: Any, executor: ListenerExecutor, *, grace_seconds: float = SHUTDOWN_GRACE_SECONDS
-) -> bool:
+def serve_until_terminated(server: Any, finish: Callable[[], bool]) -> bool:
     """Serve until SIGTERM or Ctrl-C, then stop gracefully; True if no answer was cut short.
 
     Stopping: requests being acknowledged finish, the listening socket closes (a load balancer
     sends new events to other replicas; Slack retries anything unacknowledged), and answers
-    being written get up to `grace_seconds` to finish.
+    being written get their grace period to finish (`finish`, True if all did).
     """
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
@@ -55,12 +43,10 @@ def serve_until_terminated(
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.close()
-    return _finish_answers(executor, grace_seconds)
+    return _finishing(finish)
 
 
-def connect_until_terminated(
-    handler: Any, executor: ListenerExecutor, *, grace_seconds: float = SHUTDOWN_GRACE_SECONDS
-) -> bool:
+def connect_until_terminated(handler: Any, finish: Callable[[], bool]) -> bool:
     """Socket Mode: take events until SIGTERM or Ctrl-C, then close the connection (Slack
     sends new events to the app's other connections, and retries any not acknowledged) and
     let the answers being written finish, as in HTTP mode. Bolt's `handler.start()` would
@@ -75,15 +61,20 @@ def connect_until_terminated(
     finally:
         signal.signal(signal.SIGTERM, previous)
         handler.close()
-    return _finish_answers(executor, grace_seconds)
+    return _finishing(finish)
 
 
-def _finish_answers(executor: ListenerExecutor, grace_seconds: float) -> bool:
-    log.info("stopping: waiting up to %.0f s for answers in progress", grace_seconds)
-    finished = executor.wait_idle(grace_seconds)
+def answers_of(executor: ListenerExecutor, *, grace_seconds: float = SHUTDOWN_GRACE_SECONDS
+               ) -> Callable[[], bool]:
+    """How one process finishes: its listener pool, idle within the grace period."""
+    return lambda: executor.wait_idle(grace_seconds)
+
+
+def _finishing(finish: Callable[[], bool]) -> bool:
+    log.info("stopping: letting the answers in progress finish")
+    finished = finish()
     if finished:
         log.info("stopped: every answer in progress was finished")
     else:
-        log.warning("stopped with answers still in progress; their claims are taken over after "
-                    "CLAIM_TAKEOVER_SECONDS when Slack retries")
+        log.warning("stopped with answers still in progress")
     return finished
