@@ -10,7 +10,8 @@ inside a process and across processes. Slack is the fake Web API, Claude the fak
 (its latency keeps the first answer in progress while the retries arrive), the store
 DynamoDB Local.
 
-Two rows: our claims (one table shared by both replicas, `claim#...` items) and the
+Two rows: our claims (one table shared by both replicas: each person's message is its own
+claim) and the
 baseline, claims kept per process (each replica its own SQLite file: dedupe by event id in
 memory or a local file, as many bots do), which cannot see the other replica's claims.
 """
@@ -37,7 +38,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.core.records import SessionKey  # noqa: E402
-from bot.store.claims import CLAIM_PREFIX  # noqa: E402
 from bot.store.sqlite import SQLiteMessageStore  # noqa: E402
 from bot.store.table import create_table  # noqa: E402
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
@@ -120,7 +120,7 @@ def dynamodb_messages(client: Any, table: str) -> list[dict[str, Any]]:
     request: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
     while True:
         page = client.scan(**request)
-        items += [i for i in page["Items"] if not i["SessionId"]["S"].startswith(CLAIM_PREFIX)]
+        items += [i for i in page["Items"] if "Role" in i]  # messages, not bare claims
         if "LastEvaluatedKey" not in page:
             return items
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,4 +1,4 @@
-"""The composition root: settings in, ready-to-use store, claims, model and conversation out."""
+"""The composition root: settings in, ready-to-use store, model and conversation out."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from bot import messages as say
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core.conversation import Conversation
-from bot.core.ports import ClaimStore, MessageStore
+from bot.core.ports import MessageStore
 from bot.model.errors import (
     ModelFailure,
     classify_model_error,
@@ -43,7 +43,6 @@ class FriendlyModelFailures:
 class Dependencies:
     settings: Settings
     store: MessageStore
-    claims: ClaimStore
     model: BaseChatModel
     conversation: Conversation
 
@@ -52,42 +51,35 @@ def dynamodb_client(settings: Settings) -> Any:
     from bot.store.aws import make_dynamodb_client
 
     return make_dynamodb_client(
-        region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint_url
+        region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint_url,
+        pool_connections=settings.worker_threads,
     )
 
 
-def build_store_and_claims(settings: Settings) -> tuple[MessageStore, ClaimStore]:
+def build_store(settings: Settings) -> MessageStore:
     """DynamoDB when DYNAMODB_TABLE is set, else the embedded SQLite file."""
     if settings.dynamodb_table:
-        from bot.store.claims import DynamoDBClaimStore
         from bot.store.dynamodb import DynamoDBMessageStore
 
-        client = dynamodb_client(settings)
-        store: MessageStore = DynamoDBMessageStore(
-            client, settings.dynamodb_table, ttl_seconds=settings.history_ttl_seconds
-        )
-        claims: ClaimStore = DynamoDBClaimStore(
-            client, settings.dynamodb_table,
-            ttl_seconds=settings.claim_ttl_seconds,
+        return DynamoDBMessageStore(
+            dynamodb_client(settings), settings.dynamodb_table,
+            ttl_seconds=settings.history_ttl_seconds,
+            claim_ttl_seconds=settings.claim_ttl_seconds,
             takeover_seconds=settings.claim_takeover_seconds,
         )
-        return store, claims
-    from bot.store.claims import SQLiteClaimStore
     from bot.store.sqlite import SQLiteMessageStore
 
-    store = SQLiteMessageStore(settings.sqlite_path, ttl_seconds=settings.history_ttl_seconds)
-    claims = SQLiteClaimStore(
-        settings.sqlite_path,
-        ttl_seconds=settings.claim_ttl_seconds,
+    return SQLiteMessageStore(
+        settings.sqlite_path, ttl_seconds=settings.history_ttl_seconds,
+        claim_ttl_seconds=settings.claim_ttl_seconds,
         takeover_seconds=settings.claim_takeover_seconds,
     )
-    return store, claims
 
 
 def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None) -> Dependencies:
     from bot.model.factory import build_chat_model
 
-    store, claims = build_store_and_claims(settings)
+    store = build_store(settings)
     chat_model = model or build_chat_model(settings)
     conversation = Conversation(
         store=store,
@@ -98,4 +90,18 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         stream_attempts=settings.model_max_attempts,
         log_prompts=settings.log_message_content,
     )
-    return Dependencies(settings, store, claims, chat_model, conversation)
+    return Dependencies(settings, store, chat_model, conversation)
+
+
+def ready_dependencies(settings: Settings) -> Dependencies:
+    """Dependencies for a bot about to take events: the table is checked first, so a missing
+    or misshapen one stops start-up with one line (ConfigError) instead of failing every turn."""
+    if settings.dynamodb_table:
+        from bot.store.table import describe_table_problem
+
+        problem = describe_table_problem(
+            dynamodb_client(settings), settings.dynamodb_table, settings.aws_region
+        )
+        if problem:
+            raise ConfigError(problem)
+    return build_dependencies(settings)

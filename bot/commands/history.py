@@ -14,7 +14,7 @@ from typing import Any
 from bot.config import Settings
 from bot.core.ports import MessageStore
 from bot.core.records import StoredMessage
-from bot.wiring import build_store_and_claims, dynamodb_client
+from bot.wiring import build_store, dynamodb_client
 
 SESSION_HELP = "the thread's session id, team_id:channel_id:thread_ts"
 
@@ -40,7 +40,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """StoreUnavailable (a missing table, an outage) is reported by the CLI as one line."""
-    store, _ = build_store_and_claims(settings)
+    store = build_store(settings)
     if args.history_action == "show":
         return show(store, args.session_id)
     if args.history_action == "forget":

@@ -14,6 +14,12 @@ class StoreUnavailable(Exception):
     """The history store could not be reached or refused the request (outage, throttling)."""
 
 
+class ClaimState(Enum):
+    CLAIMED = "claimed"        # this worker owns the event now
+    IN_PROGRESS = "in_progress"  # another worker owns it and has not finished or timed out
+    DONE = "done"              # already answered
+
+
 class MessageStore(Protocol):
     """Where threads are remembered: one record per message, keyed by session id and sort key.
 
@@ -32,6 +38,24 @@ class MessageStore(Protocol):
         whose key's ts is not after the session's `forgotten_at`, in the same atomic write, so
         nothing from before a `forget` comes back (a turn in progress, a late delivery).
         """
+        ...
+
+    def claim(
+        self, session_id: str, key: str, *, message: StoredMessage | None, done: bool = False
+    ) -> ClaimState:
+        """Exactly once: store `message` under `key` as claimed by this worker (or, without a
+        message, only the claim) in one atomic write, unless the key is taken.
+
+        A key is free when nothing holds it, or when its claim is IN_PROGRESS and older than
+        the store's takeover time (its worker is presumed dead). A message written before the
+        thread was forgotten is refused (DONE). `done`: the claim is complete at once (nothing
+        is to be answered).
+        """
+        ...
+
+    def complete(self, session_id: str, key: str, *, answer: StoredMessage | None = None) -> bool:
+        """Mark the claim of `key` done, writing `answer` in the same atomic write; False when
+        the answer was refused (the question was deleted, or its thread forgotten)."""
         ...
 
     def recent(
@@ -88,24 +112,6 @@ class MessageStore(Protocol):
 class ForgetReport:
     messages: int
     sessions: int
-
-
-class ClaimState(Enum):
-    CLAIMED = "claimed"        # this worker owns the event now
-    IN_PROGRESS = "in_progress"  # another worker owns it and has not finished or timed out
-    DONE = "done"              # already answered
-
-
-class ClaimStore(Protocol):
-    """Exactly-once processing: one claim per key, shared by every replica."""
-
-    def claim(self, keys: Sequence[str]) -> ClaimState: ...
-
-    def complete(self, keys: Sequence[str]) -> None: ...
-
-    def release(self, keys: Sequence[str]) -> None:
-        """Give the claim up (the work failed before any reply), so a retry may take it."""
-        ...
 
 
 class ReplySink(Protocol):

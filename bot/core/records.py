@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,10 +55,24 @@ def is_before(ts: str, other: str) -> bool:
     return padded_ts(ts) < padded_ts(other)
 
 
+class TsClock:
+    """Slack-shaped ts values ("1700000000.000100") that strictly increase within a process,
+    so two messages typed in the same microsecond still sort in the order they were sent."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._last = 0
+
+    def next(self) -> str:
+        micros = max(int(self._clock() * 1_000_000), self._last + 1)
+        self._last = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
 def synthetic_ts() -> str:
-    """A ts-shaped value for messages written without a Slack ts (plain LangChain use)."""
-    now_ns = time.time_ns()
-    return f"{now_ns // 1_000_000_000}.{now_ns % 1_000_000_000 // 1000:06d}{uuid.uuid4().hex[:4]}"
+    """A ts-shaped value for messages written without a Slack ts (plain LangChain use); the
+    random suffix keeps two processes writing in the same microsecond apart."""
+    return TsClock().next() + uuid.uuid4().hex[:4]
 
 
 @dataclass(frozen=True)

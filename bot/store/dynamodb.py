@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from boto3.dynamodb.table import BatchWriter
 from botocore.exceptions import ClientError
 
-from bot.core.ports import ForgetReport, StoreUnavailable
+from bot.core.ports import ClaimState, ForgetReport, StoreUnavailable
 from bot.core.records import (
     ANSWER_SLOT,
     RecentHistory,
@@ -38,22 +39,27 @@ from bot.core.records import (
     sort_key,
     ts_of_key,
 )
-from bot.store.batch import delete_keys, put_items
-from bot.store.claims import CLAIM_PREFIX
+from bot.core.tokens import take_within_budget
 from bot.store.dynamodb_items import (
     BACKFILL_KEY,
+    DONE,
     FORGOTTEN_KEY,
+    IN_PROGRESS,
+    PART_MARK,
     STATE_MARK,
     Item,
     base_key,
+    claim_only,
+    claim_state,
     decode_messages,
     decode_state,
     encode_message,
     is_expired,
+    is_message,
     is_state,
+    key_of,
 )
 from bot.store.errors import dynamodb_errors, error_code
-from bot.store.tokens import take_within_budget
 
 # `recent` sizes its Query pages from the token budget so a thread's history usually comes in
 # one request: a conversation with a model averages well over 100 tokens a message (answers
@@ -62,9 +68,9 @@ from bot.store.tokens import take_within_budget
 TOKENS_PER_MESSAGE_GUESS = 100
 MIN_RECENT_PAGE = 40
 MAX_RECENT_PAGE = 1000
-# Partitions that hold no session: event claims, and the people who asked to be forgotten.
+# A partition that holds no session: the people who asked to be forgotten.
 FORGOTTEN_AUTHORS = "meta#forgotten-authors"
-RESERVED_PREFIXES = (CLAIM_PREFIX, "meta#")
+RESERVED_PREFIXES = ("meta#",)
 # A guarded write that lost a race with another transaction on the same marker is tried again.
 CONFLICT_ATTEMPTS = 3
 
@@ -81,11 +87,15 @@ class DynamoDBMessageStore:
         *,
         ttl_seconds: int,
         clock: Callable[[], float] = time.time,
+        claim_ttl_seconds: int = 3600,
+        takeover_seconds: int = 300,
     ) -> None:
         self.client = client
         self.table_name = table_name
         self.ttl_seconds = ttl_seconds
         self.clock = clock
+        self.claim_ttl_seconds = claim_ttl_seconds
+        self.takeover_seconds = takeover_seconds
 
     def append(
         self, session_id: str, messages: Sequence[StoredMessage], *, guarded: bool = False
@@ -100,6 +110,78 @@ class DynamoDBMessageStore:
             else:
                 new += self._put_if_absent(items[0])
         return new
+
+    def claim(
+        self, session_id: str, key: str, *, message: StoredMessage | None, done: bool = False
+    ) -> ClaimState:
+        """One TransactWriteItems: the message as claimed (or a bare claim), where its key is
+        free or its claim abandoned, and the forget marker's check. A message too large for one
+        item carries its claim on every part (the first one is what completes it)."""
+        now = self.clock()
+        status = DONE if done else IN_PROGRESS
+        if message is None:
+            items = [claim_only(session_id, key, created_at=now,
+                                expires_at=int(now) + self.claim_ttl_seconds, claim=status)]
+        else:
+            items = encode_message(session_id, message, created_at=now,
+                                   expires_at=self._expires_at(now), claim=status)
+        free = {
+            "ConditionExpression": "attribute_not_exists(MessageKey) OR ExpiresAt <= :now OR "
+            "(ClaimStatus = :taken AND ClaimedAt < :stale)",
+            "ExpressionAttributeValues": {
+                ":taken": {"S": IN_PROGRESS}, ":stale": {"N": repr(now - self.takeover_seconds)},
+                ":now": {"N": str(int(now))},
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        puts = [{"Put": {"TableName": self.table_name, "Item": item, **free}} for item in items]
+        checks = [self._not_forgotten(session_id, key)]
+        if len(items) > 1:
+            checks.append(self._no_tombstone(session_id, key))
+        reasons = self._transact(*puts, *checks)
+        if reasons is None:
+            return ClaimState.CLAIMED
+        held = [r for r in reasons[: len(puts)] if r.get("Code") == "ConditionalCheckFailed"]
+        if not held:
+            return ClaimState.DONE  # before the forget, or deleted: never answered
+        return ClaimState.IN_PROGRESS if claim_state(held[0].get("Item") or {}) == IN_PROGRESS \
+            else ClaimState.DONE
+
+    def complete(self, session_id: str, key: str, *, answer: StoredMessage | None = None) -> bool:
+        """Mark the claim done, with the answer written in the same TransactWriteItems; False
+        when the answer was not stored (the question is gone, or the thread was forgotten)."""
+        for claim_key in (key, f"{key}{PART_MARK}000"):  # a question in parts: its first part
+            stored = self._complete(session_id, claim_key, answer)
+            if stored is not None:
+                return stored
+        return False
+
+    def _complete(self, session_id: str, claim_key: str, answer: StoredMessage | None) -> bool | None:
+        """True or False as `complete`; None when no item holds the claim under `claim_key`."""
+        done = {"Update": {
+            "TableName": self.table_name, "Key": key_of(session_id, claim_key),
+            "UpdateExpression": "SET ClaimStatus = :done",
+            "ConditionExpression": "attribute_exists(MessageKey) AND attribute_not_exists(Deleted)",
+            "ExpressionAttributeValues": {":done": {"S": DONE}},
+        }}
+        actions: list[dict[str, Any]] = []
+        if answer is not None:
+            now = self.clock()
+            items = encode_message(session_id, answer, created_at=now,
+                                   expires_at=self._expires_at(now))
+            actions = [{"Put": {"TableName": self.table_name, "Item": item,
+                                "ConditionExpression": "attribute_not_exists(MessageKey)"}}
+                       for item in items]
+            actions.append(self._not_forgotten(session_id, answer.key))
+        reasons = self._transact(done, *actions)
+        if reasons is None:
+            return True
+        if reasons[0].get("Code") == "ConditionalCheckFailed":
+            return None  # no question here (or deleted): the caller looks at the next key
+        if reasons[1].get("Code") == "ConditionalCheckFailed" and answer is not None:
+            self._transact(done)  # the answer was stored before: a retried completion
+            return True
+        return False
 
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
@@ -128,7 +210,7 @@ class DynamoDBMessageStore:
         # The newest live message expires last, so it alone tells whether anything is left;
         # tombstones on top of it are skipped.
         for item in self._query(session_id, newest_first=True, page_size=10, below=STATE_MARK):
-            if "Deleted" not in item:
+            if is_message(item):
                 return not is_expired(item, now=now)
         return False
 
@@ -137,12 +219,12 @@ class DynamoDBMessageStore:
             try:
                 self.client.update_item(
                     TableName=self.table_name,
-                    Key=_key(session_id, key),
+                    Key=key_of(session_id, key),
                     UpdateExpression="SET #text = :text, EditedTs = :edited",
-                    ConditionExpression="attribute_exists(MessageKey) AND attribute_not_exists("
+                    ConditionExpression="attribute_exists(#role) AND attribute_not_exists("
                     "Deleted) AND attribute_not_exists(PartCount) AND (attribute_not_exists("
                     "EditedTs) OR EditedTs < :edited)",
-                    ExpressionAttributeNames={"#text": "Text"},
+                    ExpressionAttributeNames={"#text": "Text", "#role": "Role"},
                     ExpressionAttributeValues={
                         ":text": {"S": text}, ":edited": {"S": padded_ts(edited_ts)},
                     },
@@ -158,21 +240,19 @@ class DynamoDBMessageStore:
         for key in keys:
             items = [item for item in self._query(session_id, newest_first=False, prefix=key,
                                                   keys_only=True) if base_key(item) == key]
-            if not items or any("Deleted" in item for item in items):
-                continue
-            tombstone: Item = {**_key(session_id, key), "Deleted": {"BOOL": True}}
+            if not any(is_message(item) for item in items):
+                continue  # never remembered, or deleted already
+            tombstone: Item = {**key_of(session_id, key), "Deleted": {"BOOL": True}}
             if "ExpiresAt" in items[0]:
                 tombstone["ExpiresAt"] = items[0]["ExpiresAt"]
-            with dynamodb_errors(self.table_name, "delete"):
-                self.client.put_item(TableName=self.table_name, Item=tombstone)
-                parts = [_primary_key(item) for item in items if item["MessageKey"]["S"] != key]
-                delete_keys(self.client, self.table_name, parts)
+            parts = [_primary_key(item) for item in items if item["MessageKey"]["S"] != key]
+            self._batch(puts=[tombstone], deletes=parts, action="delete")
             deleted += 1
         return deleted
 
     def mark_backfill(self, session_id: str, *, state: str, before_ts: str) -> None:
         item: Item = {
-            **_key(session_id, BACKFILL_KEY),
+            **key_of(session_id, BACKFILL_KEY),
             "Backfill": {"S": state},
             "BackfillBefore": {"S": before_ts},
         }
@@ -184,50 +264,47 @@ class DynamoDBMessageStore:
 
     def forget(self, session_id: str) -> int:
         # The marker first: a turn that is still answering can no longer write back.
-        marker = {**_key(session_id, FORGOTTEN_KEY), "ForgottenAt": {"S": padded_ts(self._now_ts())}}
+        marker = {**key_of(session_id, FORGOTTEN_KEY), "ForgottenAt": {"S": padded_ts(self._now_ts())}}
         with dynamodb_errors(self.table_name, "forget"):
             self.client.put_item(TableName=self.table_name, Item=marker)
         items = [item for item in self._query(session_id, newest_first=False, keys_only=True)
                  if item["MessageKey"]["S"] != FORGOTTEN_KEY]
-        with dynamodb_errors(self.table_name, "forget"):
-            delete_keys(self.client, self.table_name, [_primary_key(item) for item in items])
+        self._batch(deletes=[_primary_key(item) for item in items], action="forget")
         now = self.clock()
         return len({base_key(item) for item in items
-                    if not is_state(item) and "Deleted" not in item
-                    and not is_expired(item, now=now)})
+                    if is_message(item) and not is_expired(item, now=now)})
 
     def forget_author(self, author_id: str) -> ForgetReport:
         """A full Scan (filtered on AuthorId): forgetting a person is rare, and an index on
         authors would cost a write on every message for it (docs/history-commands.md)."""
-        marker = {**_key(FORGOTTEN_AUTHORS, author_id), "ForgottenAt": {"S": padded_ts(self._now_ts())}}
+        marker = {**key_of(FORGOTTEN_AUTHORS, author_id), "ForgottenAt": {"S": padded_ts(self._now_ts())}}
         with dynamodb_errors(self.table_name, "forget author"):
             self.client.put_item(TableName=self.table_name, Item=marker)
         found = list(self._scan(
-            projection="SessionId, MessageKey, PartCount, ExpiresAt, Deleted",
+            projection="SessionId, MessageKey, PartCount, ExpiresAt, Deleted, #role",
             condition="AuthorId = :author", values={":author": {"S": author_id}},
+            names={"#role": "Role"},
         ))
         now = self.clock()
         messages = {(item["SessionId"]["S"], base_key(item)) for item in found
-                    if "Deleted" not in item and not is_expired(item, now=now)}
+                    if is_message(item) and not is_expired(item, now=now)}
         answers = {(session, sort_key(ts_of_key(key), ANSWER_SLOT)) for session, key in messages}
         # Tombstones, not plain deletes, so that no late write brings either back. An answer
         # long enough to have parts keeps them until they expire, unreadable behind its
         # tombstone.
         expiry = self._expires_at(now)
         lasting = {"ExpiresAt": {"N": str(expiry)}} if expiry is not None else {}
-        tombstones = [{**_key(session, key), "Deleted": {"BOOL": True}, **lasting}
+        tombstones = [{**key_of(session, key), "Deleted": {"BOOL": True}, **lasting}
                       for session, key in sorted(messages | answers)]
         parts = [_primary_key(item) for item in found if "PartCount" in item]
-        with dynamodb_errors(self.table_name, "forget author"):
-            put_items(self.client, self.table_name, tombstones)
-            delete_keys(self.client, self.table_name, parts)
+        self._batch(puts=tombstones, deletes=parts, action="forget author")
         return ForgetReport(messages=len(messages), sessions=len({s for s, _ in messages}))
 
     def forgotten_authors(self, author_ids: Sequence[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(author_ids))
         found: dict[str, str] = {}
         for start in range(0, len(wanted), 100):  # BatchGetItem takes 100 keys
-            keys = [_key(FORGOTTEN_AUTHORS, author) for author in wanted[start : start + 100]]
+            keys = [key_of(FORGOTTEN_AUTHORS, author) for author in wanted[start : start + 100]]
             request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 with dynamodb_errors(self.table_name, "read forgotten authors"):
@@ -243,14 +320,14 @@ class DynamoDBMessageStore:
         now = self.clock()
         condition = " AND ".join(
             [f"NOT begins_with(SessionId, :reserved{index})" for index in range(len(RESERVED_PREFIXES))]
-            + ["attribute_exists(CreatedAt)", "attribute_not_exists(Deleted)"]
+            + ["attribute_exists(#role)", "attribute_not_exists(Deleted)"]
             + (["begins_with(SessionId, :prefix)"] if prefix else [])
         )
         values = {f":reserved{index}": {"S": p} for index, p in enumerate(RESERVED_PREFIXES)}
         if prefix:
             values[":prefix"] = {"S": prefix}
         for item in self._scan(projection="SessionId, CreatedAt, ExpiresAt",
-                               condition=condition, values=values):
+                               condition=condition, values=values, names={"#role": "Role"}):
             if is_expired(item, now=now):
                 continue
             session_id, created_at = item["SessionId"]["S"], float(item["CreatedAt"]["N"])
@@ -274,37 +351,49 @@ class DynamoDBMessageStore:
     def _put_together(self, session_id: str, key: str, items: list[Item], *, guarded: bool) -> int:
         """A message's items all or nothing, refused where a tombstone holds its key and, when
         guarded, where the forget marker is newer than it."""
-        checks = []
+        actions = [{"Put": {"TableName": self.table_name, "Item": item,
+                            "ConditionExpression": "attribute_not_exists(MessageKey)"}}
+                   for item in items]
+        if len(items) > 1:
+            actions.append(self._no_tombstone(session_id, key))
         if guarded:
-            checks.append({"ConditionCheck": {
-                "TableName": self.table_name,
-                "Key": _key(session_id, FORGOTTEN_KEY),
-                "ConditionExpression": "attribute_not_exists(ForgottenAt) OR ForgottenAt < :ts",
-                "ExpressionAttributeValues": {":ts": {"S": padded_ts(ts_of_key(key))}},
-            }})
-        if len(items) > 1:  # parts: the base key is free unless a tombstone holds it
-            checks.append({"ConditionCheck": {
-                "TableName": self.table_name, "Key": _key(session_id, key),
-                "ConditionExpression": "attribute_not_exists(MessageKey)",
-            }})
-        puts = [{"Put": {"TableName": self.table_name, "Item": item,
-                         "ConditionExpression": "attribute_not_exists(MessageKey)"}}
-                for item in items]
+            actions.append(self._not_forgotten(session_id, key))
+        return int(self._transact(*actions) is None)
+
+    def _no_tombstone(self, session_id: str, key: str) -> dict[str, Any]:
+        """Parts' keys differ from the message's: its base key is free unless a tombstone holds it."""
+        return {"ConditionCheck": {
+            "TableName": self.table_name, "Key": key_of(session_id, key),
+            "ConditionExpression": "attribute_not_exists(MessageKey)",
+        }}
+
+    def _not_forgotten(self, session_id: str, key: str) -> dict[str, Any]:
+        return {"ConditionCheck": {
+            "TableName": self.table_name,
+            "Key": key_of(session_id, FORGOTTEN_KEY),
+            "ConditionExpression": "attribute_not_exists(ForgottenAt) OR ForgottenAt < :ts",
+            "ExpressionAttributeValues": {":ts": {"S": padded_ts(ts_of_key(key))}},
+        }}
+
+    def _transact(self, *actions: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Run the actions all or nothing: None when done, else why each was refused (its
+        CancellationReasons, one per action). A conflict with another transaction on the same
+        items is tried again."""
         for _ in range(CONFLICT_ATTEMPTS):
-            with dynamodb_errors(self.table_name, "append"):
+            with dynamodb_errors(self.table_name, "write"):
                 try:
-                    self.client.transact_write_items(TransactItems=[*puts, *checks])
-                    return 1
+                    self.client.transact_write_items(TransactItems=list(actions))
+                    return None
                 except ClientError as error:
                     if error_code(error) != "TransactionCanceledException":
                         raise
-                    codes = [r.get("Code", "None")
-                             for r in error.response.get("CancellationReasons", [])]
+                    reasons = list(error.response.get("CancellationReasons", []))
+                    codes = {r.get("Code", "None") for r in reasons}
                     if "ConditionalCheckFailed" in codes:
-                        return 0  # written before, or forgotten since
-                    if set(codes) - {"None", "TransactionConflict"}:
+                        return reasons
+                    if codes - {"None", "TransactionConflict"}:
                         raise
-        raise StoreUnavailable(f"DynamoDB table '{self.table_name}': append failed: "
+        raise StoreUnavailable(f"DynamoDB table '{self.table_name}': write failed: "
                                "conflicting writes kept cancelling it")
 
     def _query(
@@ -334,7 +423,9 @@ class DynamoDBMessageStore:
         if page_size:
             request["Limit"] = page_size
         if keys_only:
-            request["ProjectionExpression"] = "SessionId, MessageKey, PartCount, ExpiresAt, Deleted"
+            request["ProjectionExpression"] = ("SessionId, MessageKey, PartCount, ExpiresAt, "
+                                               "Deleted, #role")
+            request["ExpressionAttributeNames"] = {"#role": "Role"}
         while True:
             with dynamodb_errors(self.table_name, "query"):
                 page = self.client.query(**request)
@@ -343,13 +434,18 @@ class DynamoDBMessageStore:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _scan(self, *, projection: str, condition: str, values: dict[str, Any]) -> Iterator[Item]:
+    def _scan(
+        self, *, projection: str, condition: str, values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> Iterator[Item]:
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "ProjectionExpression": projection,
             "FilterExpression": condition,
             "ExpressionAttributeValues": values,
         }
+        if names:
+            request["ExpressionAttributeNames"] = names
         while True:
             with dynamodb_errors(self.table_name, "scan"):
                 page = self.client.scan(**request)
@@ -358,15 +454,27 @@ class DynamoDBMessageStore:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def _batch(
+        self, *, puts: Sequence[Item] = (), deletes: Sequence[Item] = (), action: str
+    ) -> None:
+        """boto3's BatchWriter: 25 requests per BatchWriteItem, unprocessed ones sent again.
+        The items are already in DynamoDB's wire format, so the plain client needs none of the
+        resource layer's transformations."""
+        if not puts and not deletes:
+            return
+        with dynamodb_errors(self.table_name, action), BatchWriter(
+            self.table_name, self.client, overwrite_by_pkeys=["SessionId", "MessageKey"]
+        ) as batch:
+            for item in puts:
+                batch.put_item(Item=item)
+            for key in deletes:
+                batch.delete_item(Key=key)
+
     def _expires_at(self, now: float) -> int | None:
         return int(now) + self.ttl_seconds if self.ttl_seconds > 0 else None
 
     def _now_ts(self) -> str:
         return f"{self.clock():.6f}"
-
-
-def _key(session_id: str, message_key: str) -> Item:
-    return {"SessionId": {"S": session_id}, "MessageKey": {"S": message_key}}
 
 
 def _primary_key(item: Item) -> Item:

@@ -1,15 +1,23 @@
 """How a StoredMessage maps to DynamoDB items, including messages split into parts.
 
-DynamoDB refuses items over 400 KB. A message whose item would be larger is written as parts
-`<key>~p000`, `<key>~p001`, … each carrying `PartIndex`, `PartCount` and a slice of the text.
-`~` sorts after `#`, and no key is a prefix of another, so a message's parts stay together and
-in the same place relative to other messages (and `MessageKey < before` still holds for them).
+Values go through boto3's TypeSerializer and TypeDeserializer. DynamoDB refuses items over
+400 KB: a message whose item would be larger is written as parts `<key>~p000`, `<key>~p001`, …
+each carrying `PartIndex`, `PartCount` and a slice of the text. `~` sorts after `#`, and no key
+is a prefix of another, so a message's parts stay together and in the same place relative to
+other messages (and `MessageKey < before` still holds for them).
+
+A person's message is also its own claim (`ClaimStatus`, `ClaimedAt`): whoever writes it first
+answers it. An item without `Role` is a claim only (a message that is answered, or refused,
+but not remembered); one with `Deleted` is a tombstone. Neither is read back as a message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from bot.core.records import Role, SessionState, StoredMessage, padded_ts, ts_of_key
 
@@ -20,34 +28,57 @@ MAX_ITEM_BYTES = 400 * 1024
 # own size accounting (which counts attribute names and some per-value overhead).
 PART_TEXT_BYTES = 300 * 1024
 PART_MARK = "~p"
-# All parts go in one TransactWriteItems (100 items), beside up to two condition checks.
+# All parts go in one TransactWriteItems (100 items), beside up to two other actions.
 MAX_PARTS = 98
 # Items of a session that are not messages sort after every message key ("~" > digits).
 STATE_MARK = "~"
 BACKFILL_KEY = "~backfill"
 FORGOTTEN_KEY = "~forgotten"
+IN_PROGRESS = "IN_PROGRESS"
+DONE = "DONE"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(values: Mapping[str, Any]) -> Item:
+    """Python values → DynamoDB's wire format; None and "" values are left out (every byte of
+    an item is paid for on each write)."""
+    return {name: _serializer.serialize(value) for name, value in values.items()
+            if value is not None and value != ""}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def key_of(session_id: str, message_key: str) -> Item:
+    return to_item({"SessionId": session_id, "MessageKey": message_key})
 
 
 def encode_message(
-    session_id: str, message: StoredMessage, *, created_at: float, expires_at: int | None
+    session_id: str, message: StoredMessage, *, created_at: float, expires_at: int | None,
+    claim: str | None = None,
 ) -> list[Item]:
-    """The items to write for `message`: one, or its parts in order."""
-    item: Item = {
-        "SessionId": {"S": session_id},
-        "MessageKey": {"S": message.key},
-        "Role": {"S": message.role},
-        "Text": {"S": message.text},
-        "CreatedAt": {"N": repr(round(created_at, 3))},
+    """The items to write for `message`: one, or its parts in order. `claim`: the message's
+    claim status to write with it (IN_PROGRESS or DONE)."""
+    values: dict[str, Any] = {
+        "SessionId": session_id,
+        "MessageKey": message.key,
+        "Role": message.role,
+        "Text": message.text,
+        "CreatedAt": Decimal(repr(round(created_at, 3))),
+        "AuthorId": message.author_id,
+        "AuthorName": message.author_name,
+        "SlackTs": message.slack_ts,
+        "EditedTs": padded_ts(message.edited_ts) if message.edited_ts else None,
+        "Meta": message.metadata or None,
+        "ExpiresAt": expires_at,
     }
-    # Empty attributes are left out: every byte of an item is paid for on each write.
-    optional = {"AuthorId": message.author_id, "AuthorName": message.author_name,
-                "SlackTs": message.slack_ts,
-                "EditedTs": padded_ts(message.edited_ts) if message.edited_ts else ""}
-    item.update({name: {"S": value} for name, value in optional.items() if value})
-    if message.metadata:
-        item["Meta"] = {"M": {name: {"S": value} for name, value in message.metadata.items()}}
-    if expires_at is not None:
-        item["ExpiresAt"] = {"N": str(expires_at)}
+    if claim is not None:
+        values |= {"ClaimStatus": claim, "ClaimedAt": Decimal(repr(created_at))}
+    item = to_item(values)
+    item["Text"] = {"S": message.text}  # kept even when empty: it is a message
     if item_size(item) <= PART_TEXT_BYTES:
         return [item]
     room = PART_TEXT_BYTES - item_size({**item, "Text": {"S": ""}, "PartCount": {"N": "999"}})
@@ -57,20 +88,25 @@ def encode_message(
     if len(slices) > MAX_PARTS:
         raise ValueError(f"message {message.key} is too large to store ({len(slices)} parts)")
     return [
-        {
-            **item,
-            "MessageKey": {"S": f"{message.key}{PART_MARK}{index:03d}"},
-            "Text": {"S": text},
-            "PartIndex": {"N": str(index)},
-            "PartCount": {"N": str(len(slices))},
-        }
+        {**item, **to_item({"MessageKey": f"{message.key}{PART_MARK}{index:03d}", "PartIndex": index,
+                            "PartCount": len(slices)}), "Text": {"S": text}}
         for index, text in enumerate(slices)
     ]
 
 
+def claim_only(
+    session_id: str, key: str, *, created_at: float, expires_at: int | None, claim: str
+) -> Item:
+    """The claim of a message that is not remembered: no role, no text."""
+    return to_item({
+        "SessionId": session_id, "MessageKey": key, "ClaimStatus": claim,
+        "ClaimedAt": Decimal(repr(created_at)), "ExpiresAt": expires_at,
+    })
+
+
 def decode_messages(items: Iterable[Item], *, now: float) -> Iterator[StoredMessage]:
-    """Messages from items in key order (either direction), skipping expired and partial ones
-    and tombstones."""
+    """Messages from items in key order (either direction), skipping expired and partial ones,
+    tombstones and claims."""
     group: list[Item] = []
     for item in items:
         if group and base_key(item) != base_key(group[0]):
@@ -90,29 +126,44 @@ def is_expired(item: Item, *, now: float) -> bool:
     return "ExpiresAt" in item and float(item["ExpiresAt"]["N"]) <= now
 
 
+def is_message(item: Item) -> bool:
+    return "Role" in item and "Deleted" not in item
+
+
 def _assemble(group: list[Item], now: float) -> Iterator[StoredMessage]:
     first = group[0]
-    if is_expired(first, now=now) or "Deleted" in first:
+    if is_expired(first, now=now) or not is_message(first):
         return
     if "PartCount" in first:
         parts = sorted(group, key=lambda part: int(part["PartIndex"]["N"]))
         indexes = [int(part["PartIndex"]["N"]) for part in parts]
         if indexes != list(range(int(first["PartCount"]["N"]))):
-            return  # still being written (or a writer died mid-way and will be retried)
+            return  # written all at once, so only an outside delete leaves a part missing
         text = "".join(str(part["Text"]["S"]) for part in parts)
     else:
         text = str(first["Text"]["S"])
-    role: Role = "ai" if first["Role"]["S"] == "ai" else "human"
+    values = from_item({name: first[name] for name in _MESSAGE_ATTRIBUTES if name in first})
+    role: Role = "ai" if values["Role"] == "ai" else "human"
+    edited = values.get("EditedTs", "")
     yield StoredMessage(
         key=base_key(first),
         role=role,
         text=text,
-        author_id=str(first.get("AuthorId", {}).get("S", "")),
-        author_name=str(first.get("AuthorName", {}).get("S", "")),
-        slack_ts=str(first.get("SlackTs", {}).get("S", "")),
-        metadata={k: str(v.get("S", "")) for k, v in first.get("Meta", {}).get("M", {}).items()},
-        edited_ts=ts_of_key(first["EditedTs"]["S"]) if "EditedTs" in first else "",
+        author_id=values.get("AuthorId", ""),
+        author_name=values.get("AuthorName", ""),
+        slack_ts=values.get("SlackTs", ""),
+        metadata={str(k): str(v) for k, v in values.get("Meta", {}).items()},
+        edited_ts=ts_of_key(edited) if edited else "",
     )
+
+
+_MESSAGE_ATTRIBUTES = ("Role", "AuthorId", "AuthorName", "SlackTs", "Meta", "EditedTs")
+
+
+def claim_state(item: Mapping[str, Any]) -> str:
+    """The claim an existing item holds: a message stored without one (read from the thread,
+    imported) counts as handled."""
+    return str(item.get("ClaimStatus", {}).get("S", DONE))
 
 
 def is_state(item: Item) -> bool:

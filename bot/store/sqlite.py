@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.core.ports import ForgetReport
+from bot.core.ports import ClaimState, ForgetReport
 from bot.core.records import (
     ANSWER_SLOT,
     RecentHistory,
@@ -25,8 +25,8 @@ from bot.core.records import (
     sort_key,
     ts_of_key,
 )
+from bot.core.tokens import take_within_budget
 from bot.store.sqlite_db import SQLiteDatabase
-from bot.store.tokens import take_within_budget
 
 PURGE_INTERVAL_SECONDS = 3600
 RECENT_PAGE_SIZE = 40
@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS messages (
     expires_at REAL,
     edited_ts TEXT NOT NULL DEFAULT '',
     deleted INTEGER NOT NULL DEFAULT 0,
+    claim_status TEXT NOT NULL DEFAULT '',
+    claimed_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (session_id, message_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS session_state (
@@ -64,19 +66,28 @@ CREATE TABLE IF NOT EXISTS forgotten_authors (
 _ADDED_COLUMNS = {
     "edited_ts": "TEXT NOT NULL DEFAULT ''",
     "deleted": "INTEGER NOT NULL DEFAULT 0",
+    "claim_status": "TEXT NOT NULL DEFAULT ''",
+    "claimed_at": "REAL NOT NULL DEFAULT 0",
 }
 _COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta, edited_ts"
-_TOMBSTONE = "text = '', author_id = '', author_name = '', meta = '{}', deleted = 1"
-_LIVE = "deleted = 0 AND (expires_at IS NULL OR expires_at > ?)"
+_TOMBSTONE = ("text = '', author_id = '', author_name = '', meta = '{}', deleted = 1, "
+              "claim_status = 'DONE'")
+# A row without a role is a claim only (a message answered or refused, not remembered).
+_LIVE = "deleted = 0 AND role != '' AND (expires_at IS NULL OR expires_at > ?)"
+IN_PROGRESS = "IN_PROGRESS"
+DONE = "DONE"
 
 
 class SQLiteMessageStore:
     def __init__(
-        self, path: str | Path, *, ttl_seconds: int, clock: Callable[[], float] = time.time
+        self, path: str | Path, *, ttl_seconds: int, clock: Callable[[], float] = time.time,
+        claim_ttl_seconds: int = 3600, takeover_seconds: int = 300,
     ) -> None:
         self.db = SQLiteDatabase(path, SCHEMA)
         self.ttl_seconds = ttl_seconds
         self.clock = clock
+        self.claim_ttl_seconds = claim_ttl_seconds
+        self.takeover_seconds = takeover_seconds
         self._purged_at = -FOREVER
         self._add_missing_columns()
 
@@ -102,6 +113,69 @@ class SQLiteMessageStore:
             new = connection.total_changes - before
         self._purge_now_and_then(now)
         return new
+
+    def claim(
+        self, session_id: str, key: str, *, message: StoredMessage | None, done: bool = False
+    ) -> ClaimState:
+        now = self.clock()
+        status = DONE if done else IN_PROGRESS
+        with self.db.transaction("claim") as connection:
+            forgotten_at = self._forgotten_at(connection, session_id)
+            if forgotten_at and padded_ts(ts_of_key(key)) <= padded_ts(forgotten_at):
+                return ClaimState.DONE  # written before the thread was forgotten
+            row = connection.execute(
+                "SELECT claim_status, claimed_at, expires_at FROM messages WHERE session_id = ? "
+                "AND message_key = ?", (session_id, key),
+            ).fetchone()
+            if row is not None:
+                held, claimed_at, expires_at = row[0] or DONE, row[1], row[2]
+                live = expires_at is None or expires_at > now
+                if live and held != IN_PROGRESS:
+                    return ClaimState.DONE
+                if live and claimed_at >= now - self.takeover_seconds:
+                    return ClaimState.IN_PROGRESS
+                # Expired, or its worker is presumed dead: the key is free again.
+                connection.execute("DELETE FROM messages WHERE session_id = ? AND message_key = ?",
+                                   (session_id, key))
+            values: tuple[Any, ...]
+            if message is None:
+                values = (session_id, key, "", "", "", "", "", "{}", now,
+                          now + self.claim_ttl_seconds, "")
+            else:
+                values = (session_id, key, message.role, message.text, message.author_id,
+                          message.author_name, message.slack_ts, json.dumps(message.metadata),
+                          now, self._expires_at(now), message.edited_ts)
+            connection.execute(
+                "INSERT INTO messages (session_id, message_key, role, text, author_id, "
+                "author_name, slack_ts, meta, created_at, expires_at, edited_ts, claim_status, "
+                "claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, status, now),
+            )
+        return ClaimState.CLAIMED
+
+    def complete(self, session_id: str, key: str, *, answer: StoredMessage | None = None) -> bool:
+        now = self.clock()
+        with self.db.transaction("complete") as connection:
+            cursor = connection.execute(
+                "UPDATE messages SET claim_status = ? WHERE session_id = ? AND message_key = ? "
+                "AND deleted = 0", (DONE, session_id, key),
+            )
+            if answer is None:
+                return cursor.rowcount > 0
+            forgotten_at = self._forgotten_at(connection, session_id)
+            if cursor.rowcount == 0 or (
+                forgotten_at and padded_ts(ts_of_key(answer.key)) <= padded_ts(forgotten_at)
+            ):
+                return False  # the question is gone: deleted, or its thread forgotten
+            connection.execute(
+                "INSERT OR IGNORE INTO messages (session_id, message_key, role, text, author_id, "
+                "author_name, slack_ts, meta, created_at, expires_at, edited_ts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, answer.key, answer.role, answer.text, answer.author_id,
+                 answer.author_name, answer.slack_ts, json.dumps(answer.metadata), now,
+                 self._expires_at(now), answer.edited_ts),
+            )
+        return True
 
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
@@ -136,7 +210,7 @@ class SQLiteMessageStore:
         with self.db.transaction("delete") as connection:
             cursor = connection.executemany(
                 f"UPDATE messages SET {_TOMBSTONE} "
-                "WHERE session_id = ? AND message_key = ? AND deleted = 0",
+                "WHERE session_id = ? AND message_key = ? AND deleted = 0 AND role != ''",
                 [(session_id, key) for key in keys],
             )
             return cursor.rowcount

@@ -1,8 +1,8 @@
-"""Create and check the one DynamoDB table that holds messages and event claims.
+"""Create and check the one DynamoDB table that holds messages and their claims.
 
 Key schema: `SessionId` (partition) and `MessageKey` (sort), on-demand billing, TTL on
-`ExpiresAt`. Claims live in the same table under `claim#…` partitions (see claims.py), so an
-installation has one table to create, grant and back up.
+`ExpiresAt`. A person's message is its own claim (dynamodb_items.py), so an installation has
+one table to create, grant and back up.
 """
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.ports import ClaimStore, MessageStore
-from bot.store.claims import DynamoDBClaimStore, InMemoryClaimStore, SQLiteClaimStore
+from bot.core.ports import MessageStore
 from bot.store.dynamodb import DynamoDBMessageStore
 from bot.store.sqlite import SQLiteMessageStore
 from bot.store.table import create_table
@@ -63,13 +62,16 @@ def make_store(
 ) -> StoreFactory:
     """Build the backend's store; keyword arguments override ttl_seconds and clock."""
 
-    def build(*, ttl_seconds: int = 86400, clock: Callable[[], float] = clock) -> MessageStore:
+    def build(*, ttl_seconds: int = 86400, clock: Callable[[], float] = clock,
+              claim_ttl_seconds: int = 3600, takeover_seconds: int = 300) -> MessageStore:
+        options = {"claim_ttl_seconds": claim_ttl_seconds, "takeover_seconds": takeover_seconds}
         if backend == "dynamodb":
             client = request.getfixturevalue("dynamodb_client")
             table = request.getfixturevalue("dynamodb_table")
-            return DynamoDBMessageStore(client, table, ttl_seconds=ttl_seconds, clock=clock)
+            return DynamoDBMessageStore(client, table, ttl_seconds=ttl_seconds, clock=clock,
+                                        **options)
         return SQLiteMessageStore(tmp_path / "db" / "history.sqlite3", ttl_seconds=ttl_seconds,
-                                  clock=clock)
+                                  clock=clock, **options)
 
     return build
 
@@ -77,21 +79,3 @@ def make_store(
 @pytest.fixture
 def store(make_store: StoreFactory) -> MessageStore:
     return make_store()
-
-
-@pytest.fixture(params=["dynamodb", "sqlite", "memory"])
-def make_claims(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Callable[..., ClaimStore]:
-    def build(*, ttl_seconds: int = 3600, takeover_seconds: int = 300) -> ClaimStore:
-        options = {"ttl_seconds": ttl_seconds, "takeover_seconds": takeover_seconds,
-                   "clock": clock}
-        if request.param == "dynamodb":
-            client = request.getfixturevalue("dynamodb_client")
-            table = request.getfixturevalue("dynamodb_table")
-            return DynamoDBClaimStore(client, table, **options)
-        if request.param == "sqlite":
-            return SQLiteClaimStore(tmp_path / "claims.sqlite3", **options)
-        return InMemoryClaimStore(**options)
-
-    return build

@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.ports import MessageStore
 from bot.core.records import StoredMessage, sort_key
-from bot.store.tokens import estimate_tokens
+from bot.core.tokens import estimate_tokens
 from tests.store.conftest import FakeClock
 
 SESSION = "T1:C1:1700000000.000100"
@@ -93,13 +93,13 @@ def test_recent_keeps_the_newest_messages_within_the_budget(store: MessageStore)
     messages = turns(30, words=40)
     store.append(SESSION, messages)
     # Room for the newest seven and half of the eighth.
-    budget = sum(estimate_tokens(m) for m in messages[-7:]) + estimate_tokens(messages[-8]) // 2
+    budget = sum(estimate_tokens(m.text) for m in messages[-7:]) + estimate_tokens(messages[-8].text) // 2
 
     recent = store.recent(SESSION, token_budget=budget)
 
     assert recent.messages == messages[-7:]
     assert recent.has_older is True
-    assert sum(estimate_tokens(m) for m in recent.messages) <= budget
+    assert sum(estimate_tokens(m.text) for m in recent.messages) <= budget
 
 
 def test_recent_reads_past_one_page_and_reports_no_older_when_all_fit(

@@ -1,5 +1,6 @@
 """Requests per turn on DynamoDB: each one costs the bot CPU and the table a round trip, so a
-turn claims in one request, completes in one, and reads a short history in one page."""
+turn claims (and stores its question) in one request, reads a short history in one page, and
+completes (storing its answer) in one."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from typing import Any
 
 import pytest
 
-from bot.core.ports import ClaimState
+from bot.core.ports import ClaimState, StoreUnavailable
 from bot.core.records import StoredMessage
-from bot.store.claims import CONFLICT_ATTEMPTS, DONE, DynamoDBClaimStore
-from bot.store.dynamodb import DynamoDBMessageStore, recent_page_size
+from bot.store.dynamodb import CONFLICT_ATTEMPTS, DynamoDBMessageStore, recent_page_size
 from tests.store.conftest import FakeClock
 from tests.support.dynamodb_local import InjectedFault
 
 SESSION = "T1:C1:1700000000.000100"
-KEYS = ["event:Ev1", "msg:T1:C1:1700000001.000100"]
+TS = "1700000001.000100"
 
 
 @pytest.fixture
@@ -34,49 +34,38 @@ def requests(dynamodb_client: Any) -> Iterator[Counter[str]]:
 
 
 @pytest.fixture
-def claims(dynamodb_client: Any, dynamodb_table: str, clock: FakeClock) -> DynamoDBClaimStore:
-    return DynamoDBClaimStore(dynamodb_client, dynamodb_table, clock=clock, sleep=lambda _: None)
+def store(dynamodb_client: Any, dynamodb_table: str, clock: FakeClock) -> DynamoDBMessageStore:
+    return DynamoDBMessageStore(dynamodb_client, dynamodb_table, ttl_seconds=3600, clock=clock)
 
 
-def test_claiming_and_completing_two_keys_take_one_request_each(
-    claims: DynamoDBClaimStore, requests: Counter[str], dynamodb_client: Any, dynamodb_table: str
+def test_a_claim_with_its_question_and_a_completion_with_its_answer_take_one_request_each(
+    store: DynamoDBMessageStore, requests: Counter[str]
 ) -> None:
-    assert claims.claim(KEYS) is ClaimState.CLAIMED
+    question = StoredMessage.human(ts=TS, text="q", author_id="U1")
+    assert store.claim(SESSION, question.key, message=question) is ClaimState.CLAIMED
     assert requests == Counter({"TransactWriteItems": 1})
-    claims.complete(KEYS)
-    assert requests == Counter({"TransactWriteItems": 1, "BatchWriteItem": 1})
-    for key in KEYS:
-        item = dynamodb_client.get_item(
-            TableName=dynamodb_table,
-            Key={"SessionId": {"S": f"claim#{key}"}, "MessageKey": {"S": "claim"}},
-            ConsistentRead=True,
-        )["Item"]
-        assert item["Status"] == {"S": DONE} and "ExpiresAt" in item
+    assert store.complete(SESSION, question.key,
+                          answer=StoredMessage.answer(question_ts=TS, text="a"))
+    assert requests == Counter({"TransactWriteItems": 2})
 
 
-def test_a_blocked_claim_reports_the_state_of_the_key_that_blocked_it(
-    claims: DynamoDBClaimStore,
+def test_a_claim_cancelled_by_a_concurrent_transaction_is_tried_again(
+    store: DynamoDBMessageStore, dynamodb_client: Any
 ) -> None:
-    assert claims.claim(KEYS[1:]) is ClaimState.CLAIMED
-    assert claims.claim(KEYS) is ClaimState.IN_PROGRESS
-    assert claims.claim(KEYS[:1]) is ClaimState.CLAIMED  # the failed transaction wrote nothing
-
-
-def test_a_claim_cancelled_by_a_concurrent_transaction_looks_again(
-    claims: DynamoDBClaimStore, dynamodb_client: Any
-) -> None:
+    question = StoredMessage.human(ts=TS, text="q")
     with InjectedFault(dynamodb_client, "TransactWriteItems", "TransactionCanceledException",
                        times=1) as conflict:
-        assert claims.claim(KEYS) is ClaimState.CLAIMED
+        assert store.claim(SESSION, question.key, message=question) is ClaimState.CLAIMED
     assert conflict.attempts == 1
 
 
-def test_a_claim_that_keeps_conflicting_is_left_to_the_other_writer(
-    claims: DynamoDBClaimStore, dynamodb_client: Any
+def test_a_claim_that_keeps_conflicting_is_a_store_outage(
+    store: DynamoDBMessageStore, dynamodb_client: Any
 ) -> None:
+    question = StoredMessage.human(ts=TS, text="q")
     with InjectedFault(dynamodb_client, "TransactWriteItems", "TransactionCanceledException"
-                       ) as conflict:
-        assert claims.claim(KEYS) is ClaimState.IN_PROGRESS
+                       ) as conflict, pytest.raises(StoreUnavailable, match="conflicting"):
+        store.claim(SESSION, question.key, message=question)
     assert conflict.attempts == CONFLICT_ATTEMPTS
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from bot.core.ports import StoreUnavailable
 from bot.core.records import StoredMessage
-from bot.store.claims import DynamoDBClaimStore
 from bot.store.dynamodb import DynamoDBMessageStore
 from bot.store.dynamodb_items import MAX_ITEM_BYTES
 from bot.store.table import create_table
@@ -68,10 +67,10 @@ def test_a_message_in_parts_is_written_all_or_nothing(
     assert store.all(SESSION) == messages
 
 
-def test_claims_share_the_table_but_not_the_session_list(
-    store: DynamoDBMessageStore, dynamodb_client: Any, dynamodb_table: str
+def test_bare_claims_share_the_table_but_not_the_session_list(
+    store: DynamoDBMessageStore,
 ) -> None:
-    DynamoDBClaimStore(dynamodb_client, dynamodb_table).claim(["Ev1"])
+    store.claim("T1:C2:1.0", "1.5#0", message=None, done=True)
     store.append(SESSION, [StoredMessage.human(ts="1.5", text="q")])
     assert store.sessions() == [SESSION]
 
@@ -114,8 +113,8 @@ def test_an_unreachable_endpoint_is_store_unavailable(dynamodb_local: DynamoDBLo
     store = DynamoDBMessageStore(client, "history", ttl_seconds=0)
     with pytest.raises(StoreUnavailable, match="cannot connect to http://127.0.0.1"):
         store.has_session(SESSION)
-    with pytest.raises(StoreUnavailable, match="claim failed: cannot connect"):
-        DynamoDBClaimStore(client, "history").claim(["Ev1"])
+    with pytest.raises(StoreUnavailable, match="write failed: cannot connect"):
+        store.claim(SESSION, "1.5#0", message=None)
 
 
 def test_the_store_recovers_when_dynamodb_comes_back(dynamodb_local: DynamoDBLocal) -> None:
@@ -130,3 +129,11 @@ def test_the_store_recovers_when_dynamodb_comes_back(dynamodb_local: DynamoDBLoc
         dynamodb_local.restart()
     create_table(client, "outage")  # in-memory: the restart emptied it
     assert store.append(SESSION, [StoredMessage.human(ts="1.5", text="q")]) == 1
+
+
+def test_the_connection_pool_follows_worker_threads() -> None:
+    from bot.config import Settings
+    from bot.wiring import dynamodb_client
+
+    settings = Settings(_env_file=None, worker_threads=7)  # type: ignore[call-arg]
+    assert dynamodb_client(settings).meta.config.max_pool_connections == 7
