@@ -11,12 +11,13 @@ nothing but answers on stdout.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from bot import messages as say
 from bot.core.conversation import Conversation
-from bot.core.records import IncomingMessage, SessionKey, StoredMessage
+from bot.core.ports import StoreUnavailable
+from bot.core.records import IncomingMessage, SessionKey, StoredMessage, TsClock
 
 CONSOLE_TEAM = "console"
 CONSOLE_CHANNEL = "local"
@@ -63,20 +64,6 @@ class ConsoleSink:
             self._out.write(text)
             self._out.flush()
             self._at_line_start = text.endswith("\n")
-
-
-class TsClock:
-    """Slack-shaped ts values ("1700000000.000100") that strictly increase within a process,
-    so two messages typed in the same microsecond still sort in the order they were sent."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._last = 0
-
-    def next(self) -> str:
-        micros = max(int(self._clock() * 1_000_000), self._last + 1)
-        self._last = micros
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
 def session_for(thread_ts: str) -> SessionKey:
@@ -149,7 +136,14 @@ class Console:
         message = IncomingMessage(
             session=session_for(thread_ts), ts=ts, user_id=CONSOLE_USER, text=text
         )
-        self._conversation.answer(message, ConsoleSink(self._out))
+        sink = ConsoleSink(self._out)
+        try:
+            self._conversation.claim(message)
+        except StoreUnavailable as error:
+            sink.fail(say.STORE_DOWN)
+            self._info.write(f"store error: {error}\n")
+            return
+        self._conversation.answer(message, sink)
 
     def _new(self, _: str) -> None:
         self.thread_ts = None

@@ -10,18 +10,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import contextmanager
-from dataclasses import dataclass
-from enum import Enum
 from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from bot import messages as say
-from bot.core.ports import MessageStore, ReplySink, StoreUnavailable
+from bot.core.ports import ClaimState, MessageStore, ReplySink, StoreUnavailable
 from bot.core.prompt import Prompt, build_prompt
 from bot.core.records import (
     ANSWER_SLOT,
@@ -34,22 +31,11 @@ from bot.core.records import (
     StoredMessage,
     is_before,
     sort_key,
+    ts_of_key,
 )
 from bot.core.serial import SessionQueue
 
 log = logging.getLogger(__name__)
-
-# Turns that may prepare a prompt at once (store writes, history read, prompt building). That
-# work is mostly CPU under Python's interpreter lock: a hundred threads doing it together spend
-# a fifth of their CPU handing the lock to each other, so every prompt is ready later than if
-# they took turns. Measured on a 100-event burst (bench/load.py): 4 to 8 slots are equally
-# good, 16 and unbounded are not. Waiting on the model is outside the slots. The slots only
-# order the work: a turn that waited PREPARE_WAIT_SECONDS goes ahead anyway, so a slow store
-# (whose calls can take seconds to time out) or a first turn reading a long thread from Slack
-# never holds up every other thread's answer.
-PREPARE_SLOTS = 6
-PREPARE_WAIT_SECONDS = 2.0
-
 
 class ModelFailurePolicy(Protocol):
     """How model errors are worded for users and whether a fresh attempt may help."""
@@ -74,22 +60,6 @@ class ThreadHistory(Protocol):
         ...
 
 
-class Outcome(Enum):
-    ANSWERED = "answered"
-    MODEL_FAILED = "model_failed"
-    STORE_FAILED = "store_failed"
-    ANSWER_NOT_SAVED = "answer_not_saved"
-    FORGOTTEN = "forgotten"
-
-
-@dataclass(frozen=True)
-class TurnResult:
-    outcome: Outcome
-    answer: str = ""
-    reply_ts: str = ""
-    history_used: int = 0
-
-
 class Conversation:
     """Answers messages with the thread's remembered history; one instance per process."""
 
@@ -106,7 +76,6 @@ class Conversation:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
-        prepare_slots: int = PREPARE_SLOTS,
     ) -> None:
         self._store = store
         self._model = model
@@ -120,7 +89,6 @@ class Conversation:
         # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
         self._log_prompts = log_prompts
         self._queue = SessionQueue()
-        self._preparing = threading.BoundedSemaphore(prepare_slots)
         # Answers that were posted while the store was down, written at the thread's next turn.
         self._unsaved: dict[str, list[StoredMessage]] = {}
         self._unsaved_lock = threading.Lock()
@@ -144,18 +112,24 @@ class Conversation:
         """Whether anything of the thread is remembered (the bot is part of it)."""
         return self._store.has_session(session_id)
 
-    def remember(self, message: IncomingMessage) -> bool:
-        """Store a message without answering it; False if it was stored before, or predates a
-        forget of its thread (raises StoreUnavailable)."""
-        return self._store.append(message.session.id, [_question(message)], guarded=True) == 1
+    def claim(self, message: IncomingMessage, *, remember: bool = True, done: bool = False) -> ClaimState:
+        """Exactly once: the message is stored (`remember`) and claimed by this worker in one
+        write; any other delivery of it, here or on another replica, finds it taken. `done`:
+        nothing is to be answered (a message only remembered, a refusal). Raises StoreUnavailable.
+        """
+        return self._store.claim(
+            message.session.id, sort_key(message.ts),
+            message=_question(message) if remember else None, done=done,
+        )
 
     def answer(
         self, message: IncomingMessage, sink: ReplySink, *,
         thread: ThreadHistory | None = None,
         on_new_thread: Callable[[IncomingMessage], None] | None = None,
-    ) -> TurnResult:
-        """Answer one user message in its thread, storing the question before the model is
-        called (so a failed answer never loses it) and the answer once it is complete.
+    ) -> None:
+        """Answer one user message in its thread, once it has been claimed (which stored it,
+        so a failed answer never loses it); the answer is stored when it is complete, in the
+        same write that completes the claim.
 
         `thread` is where a thread the bot joins part-way is read from, once; a read that
         fails is tried again on the next turn, and this turn answers with what it has.
@@ -163,15 +137,11 @@ class Conversation:
         """
         sink.show_status()
         session_id = message.session.id
-        with self._prepare_slot():
-            prepared = self._prepare(message, thread, on_new_thread)
+        prepared = self._prepare(message, thread, on_new_thread)
         if prepared is None:
             sink.fail(say.STORE_DOWN)
-            return TurnResult(Outcome.STORE_FAILED)
-        if isinstance(prepared, str):
-            log.info("not answering %s in %s: %s", message.ts, session_id, prepared)
-            sink.finish()
-            return TurnResult(Outcome.FORGOTTEN)
+            self._complete_quietly(message)
+            return
         prompt, notes = prepared
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
@@ -182,7 +152,8 @@ class Conversation:
                 "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
             )
             sink.fail(self._failures.message_for(error))
-            return TurnResult(Outcome.MODEL_FAILED, history_used=prompt.history_used)
+            self._complete_quietly(message)
+            return
 
         if prompt.history_left_out > 0 and say.context_note(prompt.history_used) not in notes:
             notes.append(say.context_note(prompt.history_used))
@@ -190,8 +161,17 @@ class Conversation:
         answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
-            return TurnResult(Outcome.ANSWER_NOT_SAVED, text, reply_ts, prompt.history_used)
-        return TurnResult(Outcome.ANSWERED, text, reply_ts, prompt.history_used)
+
+    def finish(self, message: IncomingMessage) -> None:
+        """Mark a claimed message handled without an answer (raises StoreUnavailable)."""
+        self._store.complete(message.session.id, sort_key(message.ts))
+
+    def _complete_quietly(self, message: IncomingMessage) -> None:
+        """The turn ended without an answer: the claim is done (a retry would end the same way)."""
+        try:
+            self.finish(message)
+        except StoreUnavailable as error:
+            log.warning("could not mark %s of %s done: %s", message.ts, message.session.id, error)
 
     def apply_edit(self, session_id: str, ts: str, *, text: str, edited_ts: str) -> bool:
         """A person edited a remembered message: the newest text is what is replayed."""
@@ -207,32 +187,20 @@ class Conversation:
                 if m.role == "ai" and (m.slack_ts == ts or m.key == sort_key(ts))]
         return self._store.delete(session_id, keys) if keys else 0
 
-    @contextmanager
-    def _prepare_slot(self) -> Iterator[None]:
-        took = self._preparing.acquire(timeout=PREPARE_WAIT_SECONDS)
-        try:
-            yield
-        finally:
-            if took:
-                self._preparing.release()
-
     def _prepare(
         self, message: IncomingMessage, thread: ThreadHistory | None,
         on_new_thread: Callable[[IncomingMessage], None] | None,
-    ) -> tuple[Prompt, list[str]] | str | None:
-        """Store the question, read the history before it (and the thread, when the bot joins
-        it part-way) and build the prompt, with the notes to show under the answer; None when
-        the store is down, a reason when the question is not to be answered.
+    ) -> tuple[Prompt, list[str]] | None:
+        """Read the history before the question (and the thread, when the bot joins it
+        part-way) and build the prompt, with the notes to show under the answer; None when the
+        store is down.
         """
         session_id = message.session.id
         question = _question(message)
         notes: list[str] = []
         try:
             self._write_unsaved(session_id)
-            self._store.append(session_id, [question], guarded=True)
             history = self._history(session_id, question.key)
-            if history.state.forgot(message.ts):
-                return "it was written before the thread was forgotten"
             is_new = not history.messages and not history.has_older
             if on_new_thread is not None and is_new:
                 on_new_thread(message)
@@ -311,9 +279,9 @@ class Conversation:
     def _save(self, session_id: str, answer: StoredMessage) -> bool:
         for attempt in range(1, self._save_attempts + 1):
             try:
-                if not self._store.append(session_id, [answer], guarded=True):
-                    log.info("answer for %s not stored: the thread was forgotten while it was "
-                             "being written, or it was stored before", session_id)
+                if not self._store.complete(session_id, _question_key(answer), answer=answer):
+                    log.info("answer for %s not stored: its question was deleted, or the thread "
+                             "forgotten, while it was being written", session_id)
                 return True
             except StoreUnavailable as error:
                 log.warning("saving answer for %s failed (attempt %d): %s", session_id, attempt, error)
@@ -333,7 +301,8 @@ class Conversation:
             unsaved = self._unsaved.get(session_id)
         if not unsaved:
             return
-        self._store.append(session_id, unsaved, guarded=True)
+        for answer in unsaved:
+            self._store.complete(session_id, _question_key(answer), answer=answer)
         with self._unsaved_lock:
             self._unsaved.pop(session_id, None)
         log.info("stored %d answer(s) of %s that were posted during a store outage",
@@ -342,6 +311,10 @@ class Conversation:
 
 def _as_json(prompt: list[BaseMessage]) -> str:
     return json.dumps([{"role": m.type, "text": m.text} for m in prompt], ensure_ascii=False)
+
+
+def _question_key(answer: StoredMessage) -> str:
+    return sort_key(ts_of_key(answer.key))
 
 
 def _question(message: IncomingMessage) -> StoredMessage:

@@ -12,14 +12,9 @@ from langchain_core.messages import (
     SystemMessage,
     trim_messages,
 )
-from langchain_core.messages.utils import count_tokens_approximately
 
 from bot.core.records import IncomingMessage, StoredMessage
-
-
-def count_tokens(messages: Sequence[BaseMessage]) -> int:
-    """The one token estimate used for budgets everywhere (stores and prompt trimming)."""
-    return count_tokens_approximately(messages)
+from bot.core.tokens import count_tokens
 
 
 def has_several_humans(history: Sequence[StoredMessage], message: IncomingMessage) -> bool:

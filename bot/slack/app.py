@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_bolt.error import BoltError
 
 from bot.config import ConfigError
-from bot.slack.ack_first import AckFirst
 from bot.slack.client import make_web_client
+from bot.slack.decide import TurnPolicy
 from bot.slack.executor import ListenerExecutor
 from bot.slack.listeners import (
     assistant,
@@ -22,9 +21,8 @@ from bot.slack.listeners import (
     places,
     shortcuts,
 )
-from bot.slack.turns import SlackTurns, TurnPolicy
+from bot.slack.turns import SlackTurns
 from bot.slack.users import UserNames
-from bot.store.claims import InMemoryClaimStore
 from bot.wiring import Dependencies
 
 log = logging.getLogger(__name__)
@@ -58,20 +56,8 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             "SLACK_BOT_TOKEN was refused by Slack (auth.test failed): set a valid "
             "Bot User OAuth Token (xoxb-...)"
         ) from error
-    # On Lambda the ack and the turn run in separate invocations: nothing to put first.
-    ack_first = None if process_before_response else AckFirst()
-    if ack_first is not None:
-        acknowledging = ack_first.acknowledging
-
-        @app.middleware
-        def acknowledge_before_turns(next_: Callable[[], BoltResponse]) -> BoltResponse:
-            with acknowledging():
-                return next_()
-
     turns = SlackTurns(
         conversation=deps.conversation,
-        claims=deps.claims,
-        fallback_claims=InMemoryClaimStore(),
         policy=TurnPolicy(
             allowed_channel_ids=settings.allowed_channel_ids,
             allowed_user_ids=settings.allowed_user_ids,
@@ -81,7 +67,6 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             update_interval_seconds=settings.update_interval_seconds,
         ),
         user_names=UserNames(client),
-        ack_first=ack_first,
     )
     if not process_before_response:  # on Lambda the turn runs in another invocation
         places.register(app, turns)

@@ -16,7 +16,7 @@ from bot import messages as say
 from bot.core.conversation import ThreadUnreadable
 from bot.core.records import SessionKey, StoredMessage, is_before, sort_key
 from bot.slack.client import Refused, SlackCaller
-from bot.slack.events import message_text
+from bot.slack.events import ANSWERABLE_SUBTYPES, message_text
 from bot.slack.metadata import NOT_CONVERSATION_EVENT_TYPES
 from bot.slack.payload import mapping_of, text_of
 from bot.slack.text import decode_slack_text
@@ -24,7 +24,6 @@ from bot.slack.text import decode_slack_text
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
-PEOPLE_SUBTYPES = frozenset({"", "thread_broadcast", "file_share"})
 
 
 class SlackThread:
@@ -93,7 +92,7 @@ class SlackThread:
             if not text.strip():
                 return None
             return StoredMessage(sort_key(ts), "ai", text, slack_ts=ts)
-        if item.get("bot_id") or text_of(item.get("subtype")) not in PEOPLE_SUBTYPES:
+        if item.get("bot_id") or text_of(item.get("subtype")) not in ANSWERABLE_SUBTYPES:
             return None
         text = self._decoded(item)
         if not text:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import TTLCache
 from slack_sdk import WebClient
 
 from bot import messages as say
 from bot.core.conversation import Conversation, ThreadUnreadable
-from bot.core.ports import ClaimState, ClaimStore, StoreUnavailable
+from bot.core.ports import ClaimState, StoreUnavailable
 from bot.core.records import IncomingMessage, SessionKey
-from bot.slack.ack_first import AckFirst
 from bot.slack.backfill import SlackThread
+from bot.slack.decide import Action, Decision, TurnPolicy, decide
 from bot.slack.events import (
     MessageDeletion,
     MessageEdit,
@@ -28,36 +28,13 @@ from bot.slack.events import (
     parse_change,
     parse_message,
 )
-from bot.slack.pacing import SlackPacing
 from bot.slack.payload import mapping_of
 from bot.slack.reply import SlackReplySink
-from bot.slack.text import decode_slack_text, mentions_user, says_something
+from bot.slack.text import decode_slack_text, mentions_user
 from bot.slack.timing import timed_turn, turn_clock
 from bot.slack.users import UserNames
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TurnPolicy:
-    allowed_channel_ids: frozenset[str] = frozenset()
-    allowed_user_ids: frozenset[str] = frozenset()
-    reply_without_mention_in_threads: bool = True
-    loading_messages: tuple[str, ...] = ()
-    stream_buffer_chars: int = 400
-    update_interval_seconds: float = 1.0
-    # Shared by every answer of the app: Slack's rate limits count per app, not per message.
-    pacing: SlackPacing = field(default_factory=SlackPacing)
-
-    def allows(self, *, channel_id: str, user_id: str) -> bool:
-        channel_ok = not self.allowed_channel_ids or channel_id in self.allowed_channel_ids
-        user_ok = not self.allowed_user_ids or user_id in self.allowed_user_ids
-        return channel_ok and user_ok
-
-
-def claim_keys(message: SlackMessage) -> list[str]:
-    """One key per message: its retries, and its app_mention and message events, share it."""
-    return [f"msg:{message.team_id}:{message.channel_id}:{message.ts}"]
 
 
 def is_handled_here(message: SlackMessage, *, bot_user_id: str, via_mention: bool) -> bool:
@@ -93,18 +70,15 @@ class SlackTurns:
         self,
         *,
         conversation: Conversation,
-        claims: ClaimStore,
-        fallback_claims: ClaimStore,
         policy: TurnPolicy,
         user_names: UserNames,
-        ack_first: AckFirst | None = None,
     ) -> None:
-        self._ack_first = ack_first
         self._conversation = conversation
-        self._claims = claims
-        self._fallback_claims = fallback_claims
         self._policy = policy
         self._names = user_names
+        self._told_store_down: TTLCache[tuple[str, str], bool] = TTLCache(
+            maxsize=10_000, ttl=3600
+        )
 
     def reserve(self, body: Mapping[str, Any], *, bot_user_id: str) -> int | None:
         """Take the event's place in its thread's queue (called while it is acknowledged)."""
@@ -132,23 +106,20 @@ class SlackTurns:
         self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool,
         reservation: int | None, on_new_session: Callable[[IncomingMessage], None] | None,
     ) -> None:
-        reason = ignore_reason(message, bot_user_id=bot_user_id)
-        if reason:
-            log.debug("ignored %s in %s: %s", message.ts, message.channel_id, reason)
-            return
-        if self._ack_first is not None:
-            self._ack_first.wait_for_turn()
         started = turn_clock()
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
-        # An unaddressed follow-up is only for the bot if it is part of the thread already.
-        if not addressed and not self._is_part_of(session):
+        decision = decide(message, bot_user_id=bot_user_id, addressed=addressed,
+                          policy=self._policy, bot_is_in_thread=lambda: self._is_part_of(session))
+        if decision.action is Action.IGNORE:
+            log.debug("ignored %s in %s: %s", message.ts, message.channel_id, decision.reason)
             return
         sink = self._sink(client, session, user_id=message.user_id)
-        if self._will_answer(message, addressed=addressed):
+        if decision.action is Action.ANSWER:
             # The status goes up before the claim, a DynamoDB write that queues when many
             # events arrive at once: the status is what the person is waiting to see.
             sink.show_status()
-        if not self._claim(message):
+        incoming = self._read(message, session, bot_user_id=bot_user_id)
+        if not self._claim(incoming, decision, sink):
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
             return
@@ -156,55 +127,58 @@ class SlackTurns:
             session.id, message.ts, reservation=reservation
         ):
             try:
-                self._run(message, session, sink=sink, client=client, bot_user_id=bot_user_id,
-                          addressed=addressed, on_new_session=on_new_session)
+                self._act(decision, incoming, sink=sink, client=client, bot_user_id=bot_user_id,
+                          on_new_session=on_new_session)
             except Exception as error:  # noqa: BLE001 - a turn never ends in silence
                 log.error("turn for %s in %s failed: %s", message.ts, session.id,
                           type(error).__name__, exc_info=error)
                 sink.fail(say.MODEL_FAILED)
-            finally:
-                self._complete(message)
 
-    def _will_answer(self, message: SlackMessage, *, addressed: bool) -> bool:
-        """Whether the message, as far as can be told before reading anything, gets an answer."""
-        return (
-            (addressed or self._policy.reply_without_mention_in_threads)
-            and self._policy.allows(channel_id=message.channel_id, user_id=message.user_id)
-            and says_something(message.text)
-        )
-
-    def _run(
-        self, message: SlackMessage, session: SessionKey, *, sink: SlackReplySink,
-        client: WebClient, bot_user_id: str, addressed: bool,
-        on_new_session: Callable[[IncomingMessage], None] | None,
-    ) -> None:
-        if not self._policy.allows(channel_id=message.channel_id, user_id=message.user_id):
-            log.info("refused %s in %s: not in the allowlists", message.user_id, message.channel_id)
-            if addressed:
-                sink.fail(say.NOT_ALLOWED)
-            return
+    def _read(self, message: SlackMessage, session: SessionKey, *, bot_user_id: str) -> IncomingMessage:
+        """The message as the core takes it: text decoded, author named."""
         self._names.remember(message.user_id, message.user_name)
-        text = decode_slack_text(message.text, bot_user_id=bot_user_id, name_of=self._names.name_of)
-        if not text or not says_something(message.text):
-            # A follow-up nobody addressed to the bot that only pings people is not for it.
-            if addressed or message.has_files:
-                sink.fail(say.FILES_ONLY if message.has_files else say.EMPTY_MESSAGE)
-            return
-        incoming = IncomingMessage(
-            session=session, ts=message.ts, user_id=message.user_id, text=text,
+        return IncomingMessage(
+            session=session, ts=message.ts, user_id=message.user_id,
+            text=decode_slack_text(message.text, bot_user_id=bot_user_id,
+                                   name_of=self._names.name_of),
             user_name=self._names.name_of(message.user_id),
         )
-        if not addressed and not self._policy.reply_without_mention_in_threads:
-            try:
-                self._conversation.remember(incoming)
-            except StoreUnavailable as error:
-                log.error("store unavailable for %s: %s", session.id, error)
+
+    def _claim(self, incoming: IncomingMessage, decision: Decision, sink: SlackReplySink) -> bool:
+        try:
+            state = self._conversation.claim(
+                incoming, remember=decision.remembers, done=decision.action is not Action.ANSWER
+            )
+        except StoreUnavailable as error:
+            # Nothing can be stored: say so once per message, however often Slack retries it.
+            log.error("store unavailable for %s: %s", incoming.session.id, error)
+            key = (incoming.session.id, incoming.ts)
+            if key not in self._told_store_down:
+                self._told_store_down[key] = True
                 sink.fail(say.STORE_DOWN)
-            return
-        self._conversation.answer(
-            incoming, sink, on_new_thread=on_new_session,
-            thread=SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of),
-        )
+            return False
+        if state is not ClaimState.CLAIMED:
+            log.info("dropped duplicate delivery of %s (%s)", incoming.ts, state.value)
+            return False
+        return True
+
+    def _act(
+        self, decision: Decision, incoming: IncomingMessage, *, sink: SlackReplySink,
+        client: WebClient, bot_user_id: str,
+        on_new_session: Callable[[IncomingMessage], None] | None,
+    ) -> None:
+        notices = {Action.REFUSE: say.NOT_ALLOWED, Action.ASK_FOR_TEXT: say.EMPTY_MESSAGE,
+                   Action.FILES_ONLY: say.FILES_ONLY}
+        if decision.action in notices:
+            if decision.reason:
+                log.info("refused %s in %s: %s", incoming.user_id, incoming.session.id,
+                         decision.reason)
+            sink.fail(notices[decision.action])
+        elif decision.action is Action.ANSWER:
+            self._conversation.answer(
+                incoming, sink, on_new_thread=on_new_session,
+                thread=SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of),
+            )
 
     def mirror(self, body: Mapping[str, Any], *, bot_user_id: str,
                reservation: int | None = None) -> None:
@@ -245,27 +219,6 @@ class SlackTurns:
             log.error("store unavailable checking %s: %s", session.id, error)
             return False
 
-    def _claim(self, message: SlackMessage) -> bool:
-        keys = claim_keys(message)
-        try:
-            state = self._claims.claim(keys)
-        except StoreUnavailable as error:
-            # Answering twice on a retry is better than never answering during an outage.
-            log.warning("claim store unavailable (%s); deduplicating in this process only", error)
-            state = self._fallback_claims.claim(keys)
-        if state is not ClaimState.CLAIMED:
-            log.info("dropped duplicate delivery of %s (%s)", message.ts, state.value)
-            return False
-        return True
-
-    def _complete(self, message: SlackMessage) -> None:
-        keys = claim_keys(message)
-        try:
-            self._claims.complete(keys)
-        except StoreUnavailable as error:
-            log.warning("could not mark %s done: %s", message.ts, error)
-            self._fallback_claims.complete(keys)
-
     def summarize(
         self, session: SessionKey, *, user_id: str, request_ts: str,
         client: WebClient, bot_user_id: str,
@@ -290,11 +243,13 @@ class SlackTurns:
             try:
                 if not self._conversation.knows(session.id) and not self._readable(thread, request):
                     return False
+                claimed = self._conversation.claim(request) is ClaimState.CLAIMED
             except StoreUnavailable as error:
                 log.error("store unavailable for %s: %s", session.id, error)
                 sink.fail(say.STORE_DOWN)
                 return True
-            self._conversation.answer(request, sink, thread=thread)
+            if claimed:
+                self._conversation.answer(request, sink, thread=thread)
         return True
 
     @staticmethod
@@ -313,8 +268,6 @@ class SlackTurns:
             recipient_user_id=user_id,
             # Empty LOADING_MESSAGES means the built-in ones; one entry shows just that line.
             loading_messages=self._policy.loading_messages or say.LOADING_MESSAGES,
-            status_text=say.STATUS_THINKING,
-            feedback_labels=(say.FEEDBACK_POSITIVE, say.FEEDBACK_NEGATIVE),
             buffer_chars=self._policy.stream_buffer_chars,
             pacing=self._policy.pacing,
             update_interval=self._policy.update_interval_seconds,

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bot.store.claims import CLAIM_PREFIX
 from tests.fakes.slack_api import FakeSlack
 
 Items = list[dict[str, Any]]
@@ -34,17 +33,23 @@ def scan_table(client: Any, table: str) -> Items:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def is_message(item: dict[str, Any]) -> bool:
+    return "Role" in item and "Deleted" not in item
+
+
 def is_claim(item: dict[str, Any]) -> bool:
-    return item["SessionId"]["S"].startswith(CLAIM_PREFIX)
+    """A person's message is its own claim; a message answered or refused without being
+    remembered leaves a claim alone (no role, no text)."""
+    return "ClaimStatus" in item
 
 
 @pytest.fixture
 def table_items(dynamodb_client: Any, table_name: str) -> Callable[[], tuple[Items, Items]]:
-    """(message items, claim items) of the test's table, read consistently."""
+    """(message items, claims) of the test's table, read consistently."""
 
     def read() -> tuple[Items, Items]:
         items = scan_table(dynamodb_client, table_name)
-        return [i for i in items if not is_claim(i)], [i for i in items if is_claim(i)]
+        return [i for i in items if is_message(i)], [i for i in items if is_claim(i)]
 
     return read
 

@@ -23,7 +23,7 @@ from tests.fakes._clock import next_ts
 from tests.fakes.bedrock import FakeBedrock
 from tests.fakes.signing import event_callback, message
 from tests.fakes.slack_api import FakeSlack
-from tests.faults.conftest import chat_calls, is_claim, scan_table
+from tests.faults.conftest import chat_calls, is_claim, is_message, scan_table
 from tests.faults.events import BOT, CHANNEL, sample_event
 from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET, BotServer
 
@@ -222,7 +222,7 @@ def test_every_event_gets_its_behaviour_and_nothing_else(name, shared):
     bot.drain()
 
     added = [item for item in scan_table(client, table) if key_of(item) not in before]
-    new = [item for item in added if not is_claim(item)]
+    new = [item for item in added if is_message(item)]
     claims = [item for item in added if is_claim(item)]
     posted = fake_slack.bot_messages()
     if case.expect == ANSWER:
@@ -240,7 +240,7 @@ def test_every_event_gets_its_behaviour_and_nothing_else(name, shared):
         assert fake_bedrock.requests == []
         assert [m.visible_text for m in posted] == [case.expect]
         assert new == []
-    assert {c["Status"]["S"] for c in claims} <= {"DONE"}  # no claim left in progress
+    assert {c["ClaimStatus"]["S"] for c in claims} <= {"DONE"}  # no claim left in progress
 
     # No loop: Slack echoes each of the bot's posts back to it; none is answered.
     calls_before = len(chat_calls(fake_slack))

@@ -2,8 +2,8 @@
 
 Slack retries an event it thinks failed (X-Slack-Retry-Num 1..3, sometimes while the first
 attempt still runs), replicas share one table, and a message that mentions the bot can arrive
-as an app_mention and as a message event. The claim (one `claim#msg:<team>:
-<channel>:<ts>` item per message in the history table) lets exactly one worker answer.
+as an app_mention and as a message event. The message's own item is its claim (written with
+the question, in one request), so exactly one worker answers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import messages as say
-from bot.store.claims import DynamoDBClaimStore
+from bot.core.records import StoredMessage, sort_key
+from bot.store.dynamodb import DynamoDBMessageStore
 from tests.fakes.signing import app_mention, event_callback, message
 from tests.faults.events import CHANNEL, dm, mention, reply, thread_of, ts_of
 
@@ -80,7 +81,7 @@ def test_retries_while_the_first_attempt_still_works_are_dropped(
     assert len(fake_slack.thread_texts(CHANNEL, ts_of(event))) == 1
     messages, claims = table_items()
     assert sorted(item["Role"]["S"] for item in messages) == ["ai", "human"]
-    assert {item["Status"]["S"] for item in claims} == {"DONE"}
+    assert {item["ClaimStatus"]["S"] for item in claims} == {"DONE"}
 
 
 def test_concurrent_duplicate_deliveries_get_one_answer(bot, fake_slack, fake_bedrock):
@@ -126,15 +127,20 @@ def test_a_mention_inside_a_thread_delivered_both_ways_at_once_answers_once(
     assert len(fake_slack.thread_texts(CHANNEL, thread)) == 2
 
 
-def claim_keys_of(payload: dict[str, Any]) -> list[str]:
+def claim_as_another_worker(client: Any, table: str, payload: dict[str, Any], *,
+                            seconds_ago: float = 0) -> None:
+    """Another worker (another replica) claimed the message `seconds_ago`, and is answering."""
     event = payload["event"]
-    return [f"msg:{payload['team_id']}:{event['channel']}:{event['ts']}"]
+    session = f"{payload['team_id']}:{event['channel']}:{event.get('thread_ts') or event['ts']}"
+    worker = DynamoDBMessageStore(client, table, ttl_seconds=3600,
+                                  clock=lambda: time.time() - seconds_ago)
+    question = StoredMessage.human(ts=event["ts"], text=event["text"], author_id=event["user"])
+    worker.claim(session, sort_key(event["ts"]), message=question)
 
 
 def test_a_live_workers_claim_blocks_a_retry(bot, fake_bedrock, dynamodb_client, table_name):
     event = mention("someone else is answering this")
-    other_worker = DynamoDBClaimStore(dynamodb_client, table_name)
-    other_worker.claim(claim_keys_of(event))  # IN_PROGRESS, just now
+    claim_as_another_worker(dynamodb_client, table_name, event)  # IN_PROGRESS, just now
 
     assert bot.post(event, retry_num=1)[0] == 200
     bot.drain()
@@ -146,10 +152,8 @@ def test_a_dead_workers_claim_is_taken_over_by_a_later_retry(
 ):
     event = mention("the first worker died answering this")
     takeover = bot.settings.claim_takeover_seconds
-    dead_worker = DynamoDBClaimStore(
-        dynamodb_client, table_name, clock=lambda: time.time() - takeover - 60
-    )
-    dead_worker.claim(claim_keys_of(event))  # IN_PROGRESS since before the takeover timeout
+    # IN_PROGRESS since before the takeover timeout:
+    claim_as_another_worker(dynamodb_client, table_name, event, seconds_ago=takeover + 60)
 
     assert bot.post(event, retry_num=2, retry_reason="http_timeout")[0] == 200
     bot.drain()
@@ -159,7 +163,7 @@ def test_a_dead_workers_claim_is_taken_over_by_a_later_retry(
     assert len(fake_bedrock.requests) == 1
     assert len(fake_slack.thread_texts(CHANNEL, ts_of(event))) == 1
     _, claims = table_items()
-    assert {item["Status"]["S"] for item in claims} == {"DONE"}
+    assert {item["ClaimStatus"]["S"] for item in claims} == {"DONE"}
 
 
 def test_a_small_takeover_timeout_lets_a_retry_finish_an_abandoned_claim(
@@ -167,9 +171,7 @@ def test_a_small_takeover_timeout_lets_a_retry_finish_an_abandoned_claim(
 ):
     bot = start_bot(claim_takeover_seconds=10)
     event = mention("abandoned a while ago")
-    DynamoDBClaimStore(dynamodb_client, table_name, clock=lambda: time.time() - 11).claim(
-        claim_keys_of(event)
-    )
+    claim_as_another_worker(dynamodb_client, table_name, event, seconds_ago=11)
     bot.post(event, retry_num=1)
     bot.drain()
     assert len(fake_slack.thread_texts(CHANNEL, ts_of(event))) == 1

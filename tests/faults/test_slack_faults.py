@@ -76,7 +76,7 @@ def test_msg_too_long_splits_the_answer_into_messages_slack_accepts(bot, fake_sl
     [
         ("not_in_channel", "invite the bot to the channel"),
         ("channel_not_found", "the channel is gone or the bot cannot see it"),
-        ("invalid_auth", "SLACK_BOT_TOKEN is not valid"),
+        ("invalid_auth", "into SLACK_BOT_TOKEN"),
     ],
 )
 def test_a_conversation_the_bot_cannot_write_to_is_logged_and_the_next_event_is_answered(

@@ -7,7 +7,8 @@ import io
 import pytest
 
 from bot.config import ConfigError, Settings
-from bot.console import ConsoleSink, TsClock
+from bot.console import ConsoleSink
+from bot.core.records import TsClock
 from bot.model.access import (
     LOCAL_CONTEXT_TOKEN_BUDGET,
     LOCAL_MAX_TOKENS,
