@@ -73,16 +73,6 @@ def run_checks(settings: Settings, *, request_model: bool = True) -> list[Check]
 
 # --- Slack ----------------------------------------------------------------------------------
 
-_TOKEN_FIXES = {
-    "invalid_auth": f"copy the Bot User OAuth Token (xoxb-...) from {_APPS_PAGE} > OAuth & "
-    "Permissions into SLACK_BOT_TOKEN",
-    "not_authed": "set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-...)",
-    "token_revoked": "reinstall the app to the workspace and put its new token in SLACK_BOT_TOKEN",
-    "account_inactive": "reinstall the app to the workspace and put its new token in "
-    "SLACK_BOT_TOKEN",
-    "token_expired": "token rotation is on: switch it off in the app settings or refresh the token",
-}
-
 
 def check_slack(settings: Settings) -> list[Check]:
     token = settings.secret("slack_bot_token")
@@ -91,16 +81,16 @@ def check_slack(settings: Settings) -> list[Check]:
             "Slack", "SLACK_BOT_TOKEN is not set: `python -m bot` runs the console",
             "to run in Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
         )]
-    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
 
+    from bot.slack.client import HINTS, make_web_client
+
     try:
-        base_url = settings.slack_api_url.rstrip("/") + "/"
-        client = WebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT_SECONDS)
+        client = make_web_client(token, settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS)
         response = client.auth_test()
     except SlackApiError as error:
         code = str(error.response.get("error", "unknown"))
-        fix = _TOKEN_FIXES.get(code, f"see the {code} error in Slack's auth.test documentation")
+        fix = HINTS.get(code, f"see the {code} error in Slack's auth.test documentation")
         return [
             problem("Slack token", f"SLACK_BOT_TOKEN was refused by Slack ({code})", fix),
             skipped("Slack scopes", "not checked: needs a valid token"),

@@ -15,7 +15,6 @@ from slack_sdk.http_retry import (
     RetryHandler,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from slack_sdk.web import SlackResponse
 
 # Slack answers in well under a second; a call still hanging after this is better failed and
 # handled (the reply sink falls back) than left to hold a worker thread (SLACK_TIMEOUT_SECONDS).
@@ -42,16 +41,20 @@ def make_web_client(token: str, base_url: str, *, timeout: float = TIMEOUT_SECON
     )
 
 
-# What to do about errors that mean the bot cannot write in this conversation at all.
-_HINTS = {
+APPS_PAGE = "api.slack.com/apps"
+# What to do about Slack errors that no retry cures (the log lines, `python -m bot doctor`).
+HINTS = {
     "not_in_channel": "invite the bot to the channel",
     "channel_not_found": "the channel is gone or the bot cannot see it",
     "is_archived": "the channel is archived",
-    "invalid_auth": "SLACK_BOT_TOKEN is not valid",
-    "not_authed": "SLACK_BOT_TOKEN is missing",
-    "token_revoked": "the app was uninstalled or its token revoked",
-    "account_inactive": "the app was uninstalled or its token revoked",
-    "missing_scope": "add the chat:write scope and reinstall the app",
+    "invalid_auth": f"copy the Bot User OAuth Token from {APPS_PAGE} > OAuth & Permissions "
+    "into SLACK_BOT_TOKEN",
+    "not_authed": "set SLACK_BOT_TOKEN to the Bot User OAuth Token",
+    "token_revoked": "reinstall the app to the workspace and put its new token in SLACK_BOT_TOKEN",
+    "account_inactive": "reinstall the app to the workspace and put its new token in "
+    "SLACK_BOT_TOKEN",
+    "token_expired": "token rotation is on: switch it off in the app settings or refresh the token",
+    "missing_scope": "add the scopes manifest.yml lists and reinstall the app",
     "ratelimited": "Slack kept rate-limiting after the retries",
 }
 
@@ -65,7 +68,7 @@ class Refused(Exception):
         self.error = error
 
     def explain(self) -> str:
-        hint = _HINTS.get(self.error)
+        hint = HINTS.get(self.error)
         return f"{self.method} failed with {self.error}" + (f" ({hint})" if hint else "")
 
 
@@ -76,16 +79,14 @@ class SlackCaller:
         self._channel = channel
         self._log = log
 
-    def call(self, method: Callable[..., SlackResponse], **arguments: Any) -> SlackResponse:
+    def call(self, method: Callable[..., Any], **arguments: Any) -> Any:
         return self._call(method, arguments, logging.WARNING)
 
-    def call_quietly(self, method: Callable[..., SlackResponse], **arguments: Any) -> SlackResponse:
+    def call_quietly(self, method: Callable[..., Any], **arguments: Any) -> Any:
         """For calls whose failure is expected and handled (status, streaming not enabled)."""
         return self._call(method, arguments, logging.INFO)
 
-    def _call(
-        self, method: Callable[..., SlackResponse], arguments: dict[str, Any], level: int
-    ) -> SlackResponse:
+    def _call(self, method: Callable[..., Any], arguments: dict[str, Any], level: int) -> Any:
         try:
             return method(**arguments)
         except SlackApiError as error:
@@ -93,5 +94,8 @@ class SlackCaller:
         except (SlackClientError, OSError, HTTPException) as error:  # unreachable, timed out
             code = type(error).__name__
         name = getattr(method, "__name__", "call")
+        owner = getattr(method, "__self__", None)
+        if owner is not None and not isinstance(owner, WebClient):
+            name = f"{type(owner).__name__}.{name}"  # slack_sdk's ChatStream.append, .stop
         self._log.log(level, "Slack %s in %s failed: %s", name, self._channel, code)
         raise Refused(name, code)

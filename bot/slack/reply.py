@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.web.chat_stream import ChatStream
 
+from bot import messages as say
 from bot.slack.client import Refused, SlackCaller
 from bot.slack.formatting import (
     Cut,
@@ -53,7 +55,13 @@ _SMALLEST_RESPLIT = 200
 class _Message:
     ts: str
     text: str
-    streaming: bool
+    # slack_sdk's ChatStream for a natively streamed message; None for a posted one. We call
+    # it only when our pacing says a piece is due (buffer_size=1), so it sends each at once.
+    stream: ChatStream | None = None
+
+    @property
+    def streaming(self) -> bool:
+        return self.stream is not None
 
 
 class SlackReplySink:
@@ -67,12 +75,12 @@ class SlackReplySink:
         thread_ts: str,
         recipient_team_id: str,
         recipient_user_id: str,
+        buffer_chars: int,
+        update_interval: float,
         loading_messages: Sequence[str] = (),
-        status_text: str = "is thinking…",
-        buffer_chars: int = 400,
-        update_interval: float = 1.0,
+        status_text: str = say.STATUS_THINKING,
         feedback: bool = True,
-        feedback_labels: tuple[str, str] = ("Good answer", "Bad answer"),
+        feedback_labels: tuple[str, str] = (say.FEEDBACK_POSITIVE, say.FEEDBACK_NEGATIVE),
         logger: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
         pacing: SlackPacing | None = None,
@@ -220,12 +228,12 @@ class SlackReplySink:
 
     def _start_message(self, text: str) -> None:
         if self._may_stream:
+            stream = self._client.chat_stream(
+                channel=self._channel, thread_ts=self._thread_ts, buffer_size=1, **self._recipient
+            )
             try:
-                response = self._slack.call_quietly(
-                    self._client.chat_startStream, channel=self._channel,
-                    thread_ts=self._thread_ts, markdown_text=text, **self._recipient,
-                )
-                self._remember(_Message(str(response["ts"]), text, streaming=True))
+                self._slack.call_quietly(stream.append, markdown_text=text)
+                self._remember(_Message(str(stream.ts), text, stream))
                 return
             except Refused as refusal:
                 self._log.info("native streaming unavailable in %s (%s): posting and editing",
@@ -235,9 +243,8 @@ class SlackReplySink:
 
     def _extend_message(self, message: _Message, piece: str) -> None:
         try:
-            if message.streaming:
-                self._slack.call(self._client.chat_appendStream, channel=self._channel,
-                                 ts=message.ts, markdown_text=piece)
+            if message.stream is not None:
+                self._slack.call(message.stream.append, markdown_text=piece)
                 message.text += piece
             else:
                 self._edit(message, message.text + piece)
@@ -278,9 +285,9 @@ class SlackReplySink:
             return
         ending = rest + note
         try:
-            if message.streaming:
-                self._slack.call(self._client.chat_stopStream, channel=self._channel, ts=message.ts,
-                                 markdown_text=ending or None, blocks=self._feedback or None)
+            if message.stream is not None:
+                self._slack.call(message.stream.stop, markdown_text=ending or None,
+                                 blocks=self._feedback or None)
             elif ending or self._feedback:
                 self._edit(message, message.text + ending, self._feedback)
         except Refused:
@@ -300,9 +307,8 @@ class SlackReplySink:
         # The answer was cut short: marked, so that it is never read back as one (backfill).
         metadata = notice_metadata()
         try:
-            if message.streaming:
-                self._slack.call(self._client.chat_stopStream, channel=self._channel, ts=message.ts,
-                                 markdown_text=ending, metadata=metadata)
+            if message.stream is not None:
+                self._slack.call(message.stream.stop, markdown_text=ending, metadata=metadata)
             else:
                 self._edit(message, message.text + ending, metadata=metadata)
         except Refused:
@@ -327,7 +333,7 @@ class SlackReplySink:
             for index, part in enumerate(parts):
                 self._post(part, blocks if index == len(parts) - 1 else (), metadata)
             return
-        self._remember(_Message(str(response["ts"]), text, streaming=False))
+        self._remember(_Message(str(response["ts"]), text))
 
     def _edit(
         self, message: _Message, text: str, blocks: Sequence[dict] = (),
@@ -340,9 +346,12 @@ class SlackReplySink:
         message.text = text
 
     def _stop_stream_quietly(self, message: _Message) -> None:
-        # If this fails, Slack ends the abandoned stream by itself; the answer goes on anyway.
+        # Not the ChatStream's stop: after a failed append its buffer still holds the piece,
+        # which goes on in the next message instead. If this fails, Slack ends the abandoned
+        # stream by itself; the answer goes on anyway.
         with suppress(Refused):
-            self._slack.call_quietly(self._client.chat_stopStream, channel=self._channel, ts=message.ts)
+            self._slack.call_quietly(self._client.chat_stopStream, channel=self._channel,
+                                     ts=message.ts)
 
     def _set_status(self, status: str, loading_messages: list[str] | None) -> None:
         self._slack.call_quietly(

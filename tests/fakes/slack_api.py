@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes._http import FakeHTTPServer, QuietHandler
-from tests.fakes.slack_messages import SlackMessage, ts_key
+from tests.fakes.slack_messages import SlackMessage, chunks_markdown, ts_key
 from tests.fakes.slack_methods import APP_TOKEN_METHODS, METHODS, SlackApiError
 
 # Arguments slack_sdk sends as JSON strings inside form posts; decoded for assertions.
@@ -56,6 +56,11 @@ class SlackCall:
     @property
     def error(self) -> str | None:
         return self.response.get("error")
+
+    @property
+    def streamed_text(self) -> str:
+        """The markdown a chat.*Stream call carries, as `markdown_text` or as chunks."""
+        return (self.params.get("markdown_text") or "") + chunks_markdown(self.params.get("chunks"))
 
 
 CONNECTION_FAULTS = frozenset({"connection_reset", "timeout"})

@@ -97,8 +97,8 @@ def test_a_broken_configuration_names_each_problem_and_its_fix(
         "PROBLEM", "bedrock us.anthropic.claude-nonexistent: model not found "
         "(ResourceNotFoundException)")
     assert fixes(run.stdout) == [
-        "copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps > OAuth & "
-        "Permissions into SLACK_BOT_TOKEN",
+        "copy the Bot User OAuth Token from api.slack.com/apps > OAuth & Permissions "
+        "into SLACK_BOT_TOKEN",
         "run `python -m bot table create`",
         "set MODEL_ID to a model or inference profile available in us-east-1 "
         "(default us.anthropic.claude-sonnet-4-6)",

@@ -35,6 +35,11 @@ class ManualClock:
         self.now += seconds
 
 
+def chunks(text: str) -> list[dict[str, str]]:
+    """What slack_sdk's ChatStream sends: the markdown as one markdown_text chunk."""
+    return [{"type": "markdown_text", "text": text}]
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -123,13 +128,13 @@ def test_streams_an_answer_between_status_and_feedback(fake_slack: FakeSlack, ma
         "thread_ts": THREAD,
         "recipient_team_id": "T1",
         "recipient_user_id": "U1",
-        "markdown_text": "Hello",
+        "chunks": chunks("Hello"),
     }
-    assert [call.params["markdown_text"] for call in appends] == [
+    assert [call.streamed_text for call in appends] == [
         "".join(pieces[0:4]), "".join(pieces[4:8]), "".join(pieces[8:12])
     ]
     assert stop.params == {
-        "channel": CHANNEL, "ts": ts, "markdown_text": f"\n\n_{NOTE}_", "blocks": FEEDBACK,
+        "channel": CHANNEL, "ts": ts, "chunks": chunks(f"\n\n_{NOTE}_"), "blocks": FEEDBACK,
     }
     answer = "Hello" + "".join(pieces)
     assert sink.text == answer
@@ -144,7 +149,8 @@ def test_the_rest_of_the_buffer_goes_out_with_stop_stream(fake_slack: FakeSlack,
     sink.finish(note="_already italic_")
     assert chat_methods(fake_slack) == ["chat.startStream", "chat.stopStream"]
     assert fake_slack.calls[-1].params == {
-        "channel": CHANNEL, "ts": sink.message_ts_list[0], "markdown_text": " answer.\n\n_already italic_",
+        "channel": CHANNEL, "ts": sink.message_ts_list[0],
+        "chunks": chunks(" answer.\n\n_already italic_"),
     }
     assert shown(fake_slack) == ["Short answer.\n\n_already italic_"]
 
@@ -159,7 +165,7 @@ def test_a_quiet_interval_flushes_a_small_buffer(fake_slack: FakeSlack, make_sin
     clock.advance(0.5)
     sink.write("d")
     assert chat_methods(fake_slack) == ["chat.startStream", "chat.appendStream"]
-    assert fake_slack.calls[-1].params["markdown_text"] == "bcd"
+    assert fake_slack.calls[-1].streamed_text == "bcd"
 
 
 def test_a_30000_character_answer_streams_whole_across_messages_cut_at_safe_points(
@@ -191,7 +197,7 @@ def test_a_30000_character_answer_streams_whole_across_messages_cut_at_safe_poin
     assert len(stops) == len(texts)
     assert [bool(stop.params.get("blocks")) for stop in stops] == [False] * (len(texts) - 1) + [True]
     for call in fake_slack.calls:
-        assert len(call.params.get("markdown_text", "")) <= 12_000
+        assert len(call.streamed_text) <= 12_000
 
 
 def test_long_answers_end_messages_at_paragraph_breaks(fake_slack: FakeSlack, make_sink) -> None:
@@ -264,7 +270,7 @@ def test_streams_in_a_dm_without_recipients(fake_slack: FakeSlack, make_sink) ->
     sink = make_sink(channel="D1", recipient_team_id="", recipient_user_id="")
     sink.write("Hi")
     sink.finish()
-    assert fake_slack.calls[0].params == {"channel": "D1", "thread_ts": THREAD, "markdown_text": "Hi"}
+    assert fake_slack.calls[0].params == {"channel": "D1", "thread_ts": THREAD, "chunks": chunks("Hi")}
     assert fake_slack.thread_texts("D1", THREAD) == ["Hi"]
 
 
@@ -359,7 +365,7 @@ def test_ratelimited_calls_are_retried_after_retry_after(fake_slack: FakeSlack, 
     sink.write("two three")
     sink.finish()
     appends = fake_slack.calls_to("chat.appendStream")
-    assert [(call.status, call.params["markdown_text"]) for call in appends] == [
+    assert [(call.status, call.streamed_text) for call in appends] == [
         (429, "two three"), (200, "two three"),
     ]
     assert shown(fake_slack) == ["One two three"]
@@ -397,7 +403,7 @@ def test_a_refused_token_is_logged_without_the_token(fake_slack: FakeSlack, make
         sink.show_status()
         sink.write("Hello")
         assert sink.finish() == ""
-    assert "chat_postMessage failed with invalid_auth (SLACK_BOT_TOKEN is not valid)" in caplog.text
+    assert "chat_postMessage failed with invalid_auth (copy the Bot User OAuth Token from" in caplog.text
     assert wrong_token not in caplog.text
 
 
@@ -494,7 +500,7 @@ def test_a_message_never_starts_with_only_whitespace(fake_slack: FakeSlack, make
     assert fake_slack.calls == []
     sink.write("Hi")
     sink.finish()
-    assert fake_slack.calls[0].params["markdown_text"] == "\n\nHi"
+    assert fake_slack.calls[0].streamed_text == "\n\nHi"
     assert sink.text == "\n\nHi"
 
 
