@@ -6,6 +6,7 @@ environment variable that sets it (see the README's configuration table).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     # HTTP / concurrency
     port: int = Field(default=3000, ge=1, le=65535)
     worker_threads: int = Field(default=128, ge=1)
+    # One process acknowledges, these answer (0: one process does both). Default: one per CPU.
+    worker_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0)
     stream_buffer_chars: int = Field(default=400, ge=1)
     update_interval_seconds: float = Field(default=1.0, ge=0)
 

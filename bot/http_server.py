@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -15,6 +15,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def create_wsgi_app(app: App) -> WSGIApp:
+    """One process acknowledging and answering (WORKER_PROCESSES=0): Bolt's own WSGI adapter."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
     bolt = SlackRequestHandler(app)
 
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -30,12 +33,13 @@ def create_wsgi_app(app: App) -> WSGIApp:
     return route
 
 
-def make_server(app: App, *, host: str = "0.0.0.0", port: int, threads: int = 16) -> Any:
-    """A waitress server (call `.run()`; `port=0` picks a free port, see `.effective_port`)."""
+def make_server(app: WSGIApp, *, host: str = "0.0.0.0", port: int, threads: int = 16) -> Any:
+    """A waitress server for a WSGI app (call `.run()`; `port=0` picks a free port, see
+    `.effective_port`)."""
     from waitress import create_server
 
     # waitress stops accepting at 100 open connections by default, and select() cannot watch
     # sockets numbered past 1,023: a burst of events would wait in the listen backlog.
-    return create_server(create_wsgi_app(app), host=host, port=port, threads=threads,
+    return create_server(app, host=host, port=port, threads=threads,
                          connection_limit=1000, asyncore_use_poll=True,
                          ident="claude-slack-bot")

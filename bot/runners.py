@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from bot.config import ConfigError, Settings
-from bot.lifecycle import connect_until_terminated, freeze_startup_objects, serve_until_terminated
+from bot.config import Settings
+from bot.lifecycle import (
+    SHUTDOWN_GRACE_SECONDS,
+    answers_of,
+    connect_until_terminated,
+    freeze_startup_objects,
+    serve_until_terminated,
+)
 from bot.slack.executor import ListenerExecutor
-from bot.wiring import Dependencies, build_dependencies
+from bot.wiring import ready_dependencies
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -20,45 +26,57 @@ log = logging.getLogger(__name__)
 SOCKET_MODE_DISPATCH_THREADS = 16
 
 
-def _ready_dependencies(settings: Settings) -> Dependencies:
-    if settings.dynamodb_table:
-        from bot.store.table import describe_table_problem
-        from bot.wiring import dynamodb_client
-
-        problem = describe_table_problem(
-            dynamodb_client(settings), settings.dynamodb_table, settings.aws_region
-        )
-        if problem:
-            raise ConfigError(problem)
-    return build_dependencies(settings)
-
-
 def run_http(settings: Settings) -> int:
     settings.require("slack_bot_token", "slack_signing_secret")
-    from bot.http_server import make_server
-    from bot.slack.app import create_app
+    from bot.http_server import create_wsgi_app, make_server
 
-    app = create_app(_ready_dependencies(settings))
-    server = make_server(app, port=settings.port)
+    if settings.worker_processes:
+        from bot.serving.front_http import create_front_app
+        from bot.serving.workers import WorkerPool
+
+        pool = WorkerPool(settings.worker_processes, grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        pool.start()
+        server = make_server(create_front_app(
+            pool, signing_secret=settings.secret("slack_signing_secret") or ""
+        ), port=settings.port)
+        finish = pool.stop
+    else:
+        from bot.slack.app import create_app
+
+        app = create_app(ready_dependencies(settings))
+        server = make_server(create_wsgi_app(app), port=settings.port)
+        finish = answers_of(_listener_pool(app))
     freeze_startup_objects()
     log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
-    serve_until_terminated(server, _listener_pool(app))
+    serve_until_terminated(server, finish)
     return 0
 
 
 def run_socket_mode(settings: Settings) -> int:
     settings.require("slack_bot_token", "slack_app_token")
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    handler: Any
+    if settings.worker_processes:
+        from bot.serving.front_socket import create_front_client
+        from bot.serving.workers import WorkerPool
 
-    from bot.slack.app import create_app
+        pool = WorkerPool(settings.worker_processes, grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        pool.start()
+        handler = create_front_client(pool, app_token=settings.secret("slack_app_token") or "",
+                                      api_url=settings.slack_api_url)
+        finish = pool.stop
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    app = create_app(_ready_dependencies(settings))
-    handler = SocketModeHandler(
-        app, settings.secret("slack_app_token"), concurrency=SOCKET_MODE_DISPATCH_THREADS
-    )
+        from bot.slack.app import create_app
+
+        app = create_app(ready_dependencies(settings))
+        handler = SocketModeHandler(
+            app, settings.secret("slack_app_token"), concurrency=SOCKET_MODE_DISPATCH_THREADS
+        )
+        finish = answers_of(_listener_pool(app))
     freeze_startup_objects()
     log.info("Socket Mode: connecting to Slack")
-    connect_until_terminated(handler, _listener_pool(app))
+    connect_until_terminated(handler, finish)
     return 0
 
 

@@ -43,7 +43,7 @@ class BotProcess:
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30) -> BotProcess:
+    def start(self, timeout: float = 90) -> BotProcess:
         output = open(self._log_path, "wb") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bot", self.command], cwd=ROOT, env=self._env,

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from bot.config import Settings
-from bot.http_server import make_server
+from bot.http_server import create_wsgi_app, make_server
 from bot.slack.app import create_app
 from bot.wiring import Dependencies, build_dependencies
 from tests.fakes.signing import post_event
@@ -21,7 +21,7 @@ class BotServer:
         self.settings = settings
         self.deps: Dependencies = build_dependencies(settings)
         self.app = create_app(self.deps)
-        self._server = make_server(self.app, host="127.0.0.1", port=0, threads=8)
+        self._server = make_server(create_wsgi_app(self.app), host="127.0.0.1", port=0, threads=8)
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)

@@ -25,7 +25,7 @@ class SocketModeBotProcess(BotProcess):
         self._connections = connections
         self._connections_before = 0
 
-    def start(self, timeout: float = 30) -> SocketModeBotProcess:
+    def start(self, timeout: float = 90) -> SocketModeBotProcess:
         self._connections_before = self._connections()
         super().start(timeout)
         return self

@@ -1,0 +1,1 @@
+"""Long-running modes in several processes: one acknowledges, workers answer (docs/scaling.md)."""
