@@ -16,9 +16,6 @@ from langchain_core.language_models import BaseChatModel
 
 from bot.config import PROVIDERS, ConfigError, Settings
 
-# 100 concurrent conversations share one client; botocore's default pool of 10 would make the
-# 11th stream wait for a free connection.
-MAX_POOL_CONNECTIONS = 128
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
@@ -40,7 +37,9 @@ def _build_bedrock(settings: Settings) -> BaseChatModel:
         region_name=settings.aws_region,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.model_timeout_seconds,
-        max_pool_connections=MAX_POOL_CONNECTIONS,
+        # Every listener thread may stream an answer at once; botocore's default pool of 10
+        # made the 11th conversation wait for a connection (docs/scaling.md).
+        max_pool_connections=settings.worker_threads,
         # "standard" backs off only the throttled call; "adaptive" would also hold back every
         # other conversation sharing this client behind its client-side token bucket.
         # botocore's "max_attempts" counts retries only; MODEL_MAX_ATTEMPTS counts the first try.

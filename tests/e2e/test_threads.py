@@ -64,7 +64,7 @@ def test_thread_follow_up_without_mention_remembers_the_thread(bot, fake_slack, 
     assert "reply #1" in fake_bedrock.all_text_sent(second)
     assert "Do you remember my name?" in fake_bedrock.all_text_sent(second)
     third_text = fake_bedrock.all_text_sent(third)
-    assert "U_ANA" in third_text or "Ana" in third_text
+    assert "User U_ANA: My name is Lee." in third_text  # the fake Slack's name for U_ANA
     assert "Who is Lee?" in third_text and "reply #3" in third_text
     assert len(answers_in(fake_slack, CHANNEL, "1700000001.000100")) == 3
 

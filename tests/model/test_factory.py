@@ -12,7 +12,7 @@ from langchain_aws import ChatBedrockConverse
 from langchain_openai import ChatOpenAI
 
 from bot.config import DEFAULT_BEDROCK_MODEL_ID, ConfigError, Settings, load_settings
-from bot.model.factory import MAX_POOL_CONNECTIONS, build_chat_model
+from bot.model.factory import build_chat_model
 from bot.model.local_llama import LocalLlamaChatModel
 from tests.fakes.bedrock import FakeBedrock
 
@@ -42,7 +42,12 @@ def test_bedrock_is_converse_with_a_tuned_shared_client(make_settings: MakeSetti
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
     assert config.read_timeout == 30
     assert config.connect_timeout <= 10
-    assert config.max_pool_connections == MAX_POOL_CONNECTIONS >= 100
+    assert config.max_pool_connections == 128  # WORKER_THREADS: one per listener thread
+
+
+def test_the_connection_pools_follow_worker_threads(make_settings: MakeSettings) -> None:
+    model = build_chat_model(make_settings(worker_threads=7))
+    assert model.client.meta.config.max_pool_connections == 7
 
 
 def test_bedrock_leaves_top_k_out_unless_set(make_settings: MakeSettings) -> None:
