@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # The variables only the Lambda function reads (bot.config.Settings ignores them).
 LAMBDA_ONLY_VARIABLES = ("SLACK_SECRET_ID", "LAMBDA_MAX_EVENT_AGE_SECONDS")
@@ -31,25 +31,22 @@ class LambdaConfigError(Exception):
 @dataclass(frozen=True)
 class AwsCredentials:
     access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class SlackCredentials:
-    signing_secret: str
-    bot_token: str | None  # only the lazy invocation needs it
-
-    def __repr__(self) -> str:
-        return "SlackCredentials(***)"
+    signing_secret: str = field(repr=False)
+    bot_token: str | None = field(repr=False)  # only the lazy invocation needs it
 
 
 @dataclass(frozen=True)
 class LambdaEnvironment:
     region: str
     slack_secret_id: str | None
-    slack_signing_secret: str | None
-    slack_bot_token: str | None
+    slack_signing_secret: str | None = field(repr=False)
+    slack_bot_token: str | None = field(repr=False)
     max_event_age_seconds: int
     initialization_type: str
     endpoints: tuple[tuple[str, str], ...]  # (service, URL); a tuple keeps this hashable

@@ -119,7 +119,8 @@ def answer(
     failures = runner.take_failures()
     if failures:
         raise LazyListenerFailed(f"{len(failures)} lazy listener(s) failed") from failures[0]
-    if response.status >= 500:
+    # 401 cannot happen with the request signed again above; were it to, nothing would answer.
+    if response.status >= 500 or response.status == 401:
         raise LazyListenerFailed(f"the Bolt app answered {response.status}; see the error above")
     return {"statusCode": response.status}
 
