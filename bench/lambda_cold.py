@@ -88,6 +88,7 @@ class Handler:
     name: str
     root: Path
     runs: list[Run] = field(default_factory=list)
+    store: dict[str, str] = field(default_factory=dict)  # its own table or file: layouts differ
 
 
 class Bench:
@@ -100,10 +101,10 @@ class Bench:
         self.invoked: queue.Queue[Invocation] = queue.Queue()
         self.lambda_api = FakeLambda(on_invocation=self.invoked.put).start()
         self.scratch = tempfile.TemporaryDirectory(prefix="lambda-cold-")
-        self.dynamodb: DynamoDBLocal | None = None
-        self.environment = self._environment(store)
+        self.dynamodb = DynamoDBLocal().start() if store == "dynamodb" else None
+        self.environment = self._environment()
 
-    def _environment(self, store: str) -> dict[str, str]:
+    def _environment(self) -> dict[str, str]:
         environment = {name: value for name, value in os.environ.items()
                        if not name.startswith(("SLACK_", "AWS_", "DYNAMODB_", "MODEL_"))}
         environment |= {
@@ -117,15 +118,16 @@ class Bench:
             "SYSTEM_PROMPT": "You are a test bot.", "LAMBDA_MAX_EVENT_AGE_SECONDS": "240",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         }
-        if store == "dynamodb":
-            self.dynamodb = DynamoDBLocal().start()
-            table = f"bench-{uuid.uuid4().hex[:8]}"
-            create_table(self.dynamodb.client(), table)
-            environment |= {"DYNAMODB_TABLE": table,
-                            "DYNAMODB_ENDPOINT_URL": self.dynamodb.endpoint_url}
-        else:
-            environment["SQLITE_PATH"] = str(Path(self.scratch.name) / "history.sqlite3")
         return environment
+
+    def give_store(self, handler: Handler) -> None:
+        """A table (or SQLite file) of its own for each handler."""
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        if self.dynamodb is not None:
+            create_table(self.dynamodb.client(), name)
+            handler.store = {"DYNAMODB_TABLE": name, "DYNAMODB_ENDPOINT_URL": self.dynamodb.endpoint_url}
+        else:
+            handler.store = {"SQLITE_PATH": str(Path(self.scratch.name) / f"{name}.sqlite3")}
 
     def stop(self) -> None:
         for fake in (self.slack, self.bedrock, self.secrets, self.lambda_api):
@@ -143,12 +145,13 @@ class Bench:
         invocation = self.invoked.get(timeout=PROCESS_TIMEOUT_SECONDS)
         lazy_started = time.time()
         answered = self._invoke(handler, invocation.payload, "lazy")
-        if self.slack.thread_texts(CHANNEL, ts) != [f"Answer to: question {number}"]:
-            raise RuntimeError(f"{handler.name}: run {number} was not answered in Slack")
+        texts = self.slack.thread_texts(CHANNEL, ts)
+        if texts != [f"Answer to: question {number}"]:
+            raise RuntimeError(f"{handler.name}: run {number} answered {texts} in Slack")
         return Run(acked - started, answered - lazy_started, answered - started)
 
     def _invoke(self, handler: Handler, event: dict[str, Any], what: str) -> float:
-        environment = self.environment | {"PYTHONPATH": str(handler.root)}
+        environment = self.environment | handler.store | {"PYTHONPATH": str(handler.root)}
         with tempfile.TemporaryFile() as stderr:
             done = subprocess.run(
                 [sys.executable, "-c", INVOCATION], input=json.dumps(event) + "\n",
@@ -215,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = [Handler(f"baseline {args.baseline}", baseline_root), Handler("this checkout", ROOT)]
     bench = Bench(args.store)
     try:
+        for handler in handlers:
+            bench.give_store(handler)
         number = 0
         for handler in handlers:  # warm-up, untimed
             number += 1
