@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import lambda_handler
+from bot import lambda_handler, lambda_lazy
 from tests.deploy.fake_aws import FakeLambda, FakeSecretsManager
 from tests.fakes.bedrock import FakeBedrock
 from tests.fakes.slack_api import FakeSlack
@@ -45,7 +45,8 @@ def lambda_environment(
 
     The Slack credentials are only in the (fake) Secrets Manager, as in the deployment.
     """
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
+                 "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     environment = {
         "SLACK_SECRET_ID": SECRET_ID,
@@ -57,11 +58,18 @@ def lambda_environment(
         "BEDROCK_ENDPOINT_URL": fake_bedrock.url,
         "SYSTEM_PROMPT": "You are a test bot.",
         "UPDATE_INTERVAL_SECONDS": "0.05",
+        "LAMBDA_MAX_EVENT_AGE_SECONDS": "240",
         "AWS_ENDPOINT_URL_LAMBDA": fake_lambda.base_url,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": fake_secrets.base_url,
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    lambda_handler._ready_request_handler.cache_clear()  # a cold start for every test
+    forget_container()  # a cold start for every test
     yield
-    lambda_handler._ready_request_handler.cache_clear()
+    forget_container()
+
+
+def forget_container() -> None:
+    """What Lambda keeps between invocations of one container: the Slack credentials and the app."""
+    lambda_handler.slack_credentials.cache_clear()
+    lambda_lazy.ready_app.cache_clear()

@@ -9,11 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.signing import signed_headers
+from tests.fakes.signing import interaction_body, signed_headers
 from tests.support.bot_server import SIGNING_SECRET
 
 FUNCTION_NAME = "claude-slack-bot-bot"
-FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
+ALIAS = "live"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}:{ALIAS}"
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -21,6 +23,7 @@ class LambdaContext:
     """The attributes of the runtime's context object that Bolt and the handler read."""
 
     function_name: str = FUNCTION_NAME
+    function_version: str = "1"
     invoked_function_arn: str = FUNCTION_ARN
     memory_limit_in_mb: int = 1024
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -29,8 +32,12 @@ class LambdaContext:
         return 300_000
 
 
-def _slack_headers(body: bytes, *, signature: str | None, retry_num: int | None) -> dict[str, str]:
-    headers = {name.lower(): value for name, value in signed_headers(body, SIGNING_SECRET).items()}
+def _slack_headers(
+    body: bytes, *, signature: str | None, retry_num: int | None, timestamp: int | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
+    signed = signed_headers(body, SIGNING_SECRET, timestamp, content_type=content_type)
+    headers = {name.lower(): value for name, value in signed.items()}
     if signature is not None:
         headers["x-slack-signature"] = signature
     if retry_num is not None:
@@ -41,11 +48,14 @@ def _slack_headers(body: bytes, *, signature: str | None, retry_num: int | None)
 
 def function_url_event(
     payload: dict[str, Any], *, base64_body: bool = False, signature: str | None = None,
-    retry_num: int | None = None,
+    retry_num: int | None = None, timestamp: int | None = None, form: bool = False,
+    extra_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    body = json.dumps(payload).encode()
-    headers = _slack_headers(body, signature=signature, retry_num=retry_num)
-    headers["host"] = "abcdefghij.lambda-url.us-east-1.on.aws"
+    """`form`: an interactivity payload, form-encoded as Slack sends those."""
+    body = interaction_body(payload) if form else json.dumps(payload).encode()
+    headers = _slack_headers(body, signature=signature, retry_num=retry_num, timestamp=timestamp,
+                             content_type=FORM if form else "application/json")
+    headers |= {"host": "abcdefghij.lambda-url.us-east-1.on.aws"} | (extra_headers or {})
     return {
         "version": "2.0",
         "routeKey": "$default",
