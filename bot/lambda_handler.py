@@ -63,7 +63,7 @@ def slack_credentials(environment: LambdaEnvironment) -> SlackCredentials:
 
 # The lazy invocation's modules, including those bot.wiring imports only when it builds the
 # DynamoDB store and the Bedrock model (deploy/template.yaml's configuration).
-PRIMED_MODULES = ("bot.lambda_lazy", "bot.store.dynamodb", "bot.store.claims", "bot.store.aws",
+PRIMED_MODULES = ("bot.lambda_lazy", "bot.store.dynamodb", "bot.store.aws",
                   "bot.model.factory", "langchain_aws")
 
 
