@@ -23,6 +23,7 @@ Local never does), but the history must end at `ExpiresAt` all the same.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -44,6 +45,8 @@ from bot.store.dynamodb_items import (
     BACKFILL_KEY,
     DONE,
     FORGOTTEN_KEY,
+    HISTORY_ATTRIBUTES,
+    HISTORY_NAMES,
     IN_PROGRESS,
     PART_MARK,
     STATE_MARK,
@@ -187,7 +190,8 @@ class DynamoDBMessageStore:
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:
         # Newest first without an upper bound: the state items come first, in the same page.
-        items = self._query(session_id, newest_first=True, page_size=recent_page_size(token_budget))
+        items = self._query(session_id, newest_first=True, page_size=recent_page_size(token_budget),
+                            history=True)
         state_items: list[Item] = []
 
         def messages() -> Iterator[Item]:
@@ -202,7 +206,7 @@ class DynamoDBMessageStore:
         return RecentHistory(history.messages, history.has_older, state)
 
     def all(self, session_id: str) -> list[StoredMessage]:
-        items = self._query(session_id, newest_first=False, below=STATE_MARK)
+        items = self._query(session_id, newest_first=False, below=STATE_MARK, history=True)
         return list(decode_messages(items, now=self.clock()))
 
     def has_session(self, session_id: str) -> bool:
@@ -275,14 +279,18 @@ class DynamoDBMessageStore:
                     if is_message(item) and not is_expired(item, now=now)})
 
     def forget_author(self, author_id: str) -> ForgetReport:
-        """A full Scan (filtered on AuthorId): forgetting a person is rare, and an index on
+        """A full Scan (filtered on the author): forgetting a person is rare, and an index on
         authors would cost a write on every message for it (docs/history-commands.md)."""
         marker = {**key_of(FORGOTTEN_AUTHORS, author_id), "ForgottenAt": {"S": padded_ts(self._now_ts())}}
         with dynamodb_errors(self.table_name, "forget author"):
             self.client.put_item(TableName=self.table_name, Item=marker)
         found = list(self._scan(
             projection="SessionId, MessageKey, PartCount, ExpiresAt, Deleted, #role",
-            condition="AuthorId = :author", values={":author": {"S": author_id}},
+            condition="AuthorId = :author OR contains(Info, :mid) OR contains(Info, :last)",
+            values={":author": {"S": author_id},
+                    # In Info ({"a":"U1",...}): followed by another key or by the end.
+                    ":mid": {"S": f'"a":{json.dumps(author_id)},'},
+                    ":last": {"S": f'"a":{json.dumps(author_id)}}}'}},
             names={"#role": "Role"},
         ))
         now = self.clock()
@@ -405,6 +413,7 @@ class DynamoDBMessageStore:
         prefix: str | None = None,
         page_size: int | None = None,
         keys_only: bool = False,
+        history: bool = False,
     ) -> Iterator[Item]:
         """Items of the session in key order, fetched lazily one page at a time."""
         request: dict[str, Any] = {
@@ -422,6 +431,9 @@ class DynamoDBMessageStore:
             request["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
         if page_size:
             request["Limit"] = page_size
+        if history:
+            request["ProjectionExpression"] = HISTORY_ATTRIBUTES
+            request["ExpressionAttributeNames"] = HISTORY_NAMES
         if keys_only:
             request["ProjectionExpression"] = ("SessionId, MessageKey, PartCount, ExpiresAt, "
                                                "Deleted, #role")

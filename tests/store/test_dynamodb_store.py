@@ -36,8 +36,25 @@ def test_one_item_per_message_with_ttl_set(
     store.append(SESSION, [StoredMessage.human(ts="1.5", text="hi", author_name="Ann")])
     (item,) = raw_items(dynamodb_client, dynamodb_table)
     assert item["ExpiresAt"] == {"N": str(int(clock.now) + 3600)}
-    assert item["Role"] == {"S": "human"} and item["AuthorName"] == {"S": "Ann"}
-    assert item["SlackTs"] == {"S": "1.5"}
+    assert item["Role"] == {"S": "human"} and item["Text"] == {"S": "hi"}
+    assert item["Info"] == {"S": '{"n":"Ann","s":"1.5"}'}  # what a read needs, in one value
+
+
+def test_items_written_before_info_read_the_same(
+    store: DynamoDBMessageStore, dynamodb_client: Any, dynamodb_table: str
+) -> None:
+    # The layout of the first release: one attribute per field.
+    dynamodb_client.put_item(TableName=dynamodb_table, Item={
+        "SessionId": {"S": SESSION}, "MessageKey": {"S": "00000000000000001.5#0"},
+        "Role": {"S": "human"}, "Text": {"S": "hi"}, "CreatedAt": {"N": "1.0"},
+        "AuthorId": {"S": "U1"}, "AuthorName": {"S": "Ann"}, "SlackTs": {"S": "1.5"},
+        "Meta": {"M": {"imported_from": {"S": "old"}}},
+    })
+    (message,) = store.all(SESSION)
+    assert (message.text, message.author_id, message.author_name, message.slack_ts) == (
+        "hi", "U1", "Ann", "1.5")
+    assert message.metadata == {"imported_from": "old"}
+    assert store.forget_author("U1").messages == 1
 
 
 def test_oversized_messages_are_split_into_parts_under_the_item_limit(
