@@ -1,32 +1,35 @@
-"""Load benchmark: can one bot process answer 100 simultaneous conversations?
+"""Load benchmark: our bot next to a fixed baseline commit, 1 to 100 simultaneous conversations.
 
-    .venv/bin/python bench/load.py                  # about 6 minutes on 2 cores
-    .venv/bin/python bench/load.py --threads 1,10 --latency 1
-    .venv/bin/python bench/load.py --threads 100 --no-baseline --transport socket
+    .venv/bin/python bench/load.py                  # about 11 minutes on 2 busy cores
+    .venv/bin/python bench/load.py --quick          # about 4: 1 and 100 threads, HTTP only
+    .venv/bin/python bench/load.py --threads 1,10 --shape harsh --transport http
+    .venv/bin/python bench/load.py --baseline-commit HEAD~1 --threads 100
 
-Runs the real bot (`python -m bot serve`, a separate process, so its memory and CPU are its
-own) against the fake Slack Web API, the fake Bedrock (ConverseStream with a configurable
-latency and token rate) and DynamoDB Local. Every thread already holds a long history, which
-each turn loads. For 1, 10 and 100 concurrent threads it prints one table: our configuration
-next to the baseline, Bolt's default of 5 listener workers (WORKER_THREADS=5). Our
-configuration runs on both transports: HTTP (signed POSTs, the HTTP response is the ack) and
-Socket Mode (`python -m bot socket`, events_api envelopes from a fake Socket Mode server, the
-envelope_id sent back on the socket is the ack); the baseline runs on HTTP only.
+Runs the real bot (`python -m bot serve`, or `socket` for Socket Mode; a separate process, so
+its memory and CPU are its own) against the fake Slack Web API, the fake Bedrock
+(ConverseStream at a set latency and token rate) and DynamoDB Local. The same run measures the
+baseline: the code of `--baseline-commit` (default ed064d8), extracted once into the system
+temp dir and run from there with the same interpreter, fakes and DynamoDB Local, on a table of
+its own. Each row is a shape (bench/load_shapes.py: "steady" and "harsh"), a setup, a transport
+(signed HTTP POSTs, or events_api envelopes on a WebSocket) and a number of threads
+@mentioned at the same instant. "CPU ms/answer" is the user+system CPU of the bot's process
+and all its descendants during the timed rounds, over the answers; "CPU vs baseline" is that
+over the baseline row with the same shape, transport and threads. `--workers-baseline` adds
+our code with Bolt's default of 5 listener workers (HTTP only).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
-import platform
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,328 +38,262 @@ if str(ROOT) not in sys.path:
 
 import psutil  # noqa: E402
 
+from bench.load_bedrock import BurstBedrock  # noqa: E402
 from bench.load_burst import (  # noqa: E402
     ANSWER,
     BurstResult,
     LoadThread,
     fire_burst,
-    prefill_history,
     turn_cpu_ms,
+    wait_for_turn_lines,
 )
 from bench.load_client import Sender  # noqa: E402
-from bench.load_socket import fire_socket_burst, start_socket_mode_bot  # noqa: E402
+from bench.load_meters import CpuMeter, PeakMemory  # noqa: E402
+from bench.load_report import Row, describe_machine, table_lines  # noqa: E402
+from bench.load_shapes import (  # noqa: E402
+    SHAPE_NAMES,
+    FreshThreads,
+    PrefilledThreads,
+    Shape,
+    ThreadSource,
+    make_shape,
+)
+from bench.load_socket import fire_socket_burst  # noqa: E402
 from bench.load_socket_server import SocketServer  # noqa: E402
-from bot.store.table import create_table  # noqa: E402
-from tests.fakes.bedrock import FakeBedrock  # noqa: E402
+from bench.load_trees import (  # noqa: E402
+    Tree,
+    checkout,
+    describe_commit,
+    prepare_tables,
+    start_bot,
+)
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
-from tests.support.bot_process import BotProcess  # noqa: E402
 from tests.support.bot_server import BOT_TOKEN  # noqa: E402
 from tests.support.dynamodb_local import DynamoDBLocal  # noqa: E402
 
 CHARS_PER_TOKEN = 4  # FakeBedrock streams one 4-character chunk per token
 TRANSPORTS = ("http", "socket")
+BASELINE_COMMIT = "ed064d8"
 
 
 @dataclass(frozen=True)
 class Setup:
-    name: str
-    env: dict[str, str]
+    tree: Tree
+    transports: Sequence[str]
+    env: dict[str, str] = field(default_factory=dict)
+    is_baseline: bool = False
 
 
 @dataclass
-class Row:
-    setup: str
-    transport: str
-    threads: int
+class Rig:
+    """What every row shares: the fakes, the senders, the bots' common settings."""
+
+    sender: Sender
+    socket_server: SocketServer
+    slack: FakeSlack
+    bedrock: BurstBedrock
+    env: dict[str, str]
+    log_dir: Path
     latency: float
-    rounds: list[BurstResult]
-    turn_cpu_ms: list[float]
-    cpu_ms_per_answer: dict[str, float]
-    machine_busy: float
-    peak_rss_mb: float
-
-    def _all(self, name: str) -> list[float]:
-        return [value for result in self.rounds for value in getattr(result, name)]
-
-    @property
-    def makespan(self) -> float:
-        return max(result.makespan for result in self.rounds)
-
-    @property
-    def answers(self) -> int:
-        return sum(result.answers for result in self.rounds)
-
-    @property
-    def events(self) -> int:
-        return sum(result.events for result in self.rounds)
-
-    @property
-    def slack_calls(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for result in self.rounds:
-            total += result.slack_calls
-        return total
-
-    def cells(self) -> list[str]:
-        calls_per_answer = sum(self.slack_calls.values()) / max(self.answers, 1)
-        answered = "" if self.answers == self.events else f" ({self.answers}/{self.events} answered)"
-        return [
-            self.setup,
-            self.transport,
-            str(self.threads),
-            f"{self.latency:.1f}",
-            f"{self.makespan:.2f}{answered}",
-            f"{self.makespan / self.latency:.2f}",
-            f"{percentile(self._all('ack_ms'), 50):.0f}",
-            f"{percentile(self._all('ack_ms'), 99):.0f}",
-            f"{percentile(self._all('status_ms'), 95):.0f}",
-            f"{percentile(self.turn_cpu_ms, 50):.1f}",
-            f"{calls_per_answer:.1f}",
-            str(max(result.max_appends_per_second for result in self.rounds)),
-            f"{self.peak_rss_mb:.0f}",
-        ]
 
 
-HEADER = [
-    "setup", "transport", "threads", "model s", "makespan s", "÷ latency", "ack p50 ms", "ack p99 ms",
-    "status p95 ms", "overhead p50 ms", "Slack calls/answer", "max appends/s", "peak RSS MB",
-]
+def rounds_for(threads: int, min_events: int) -> int:
+    """Enough rounds for at least `min_events` events per row."""
+    return max(1, math.ceil(min_events / threads))
 
 
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
-class PeakMemory:
-    """The process's peak resident memory: sampled with psutil, and the kernel's own
-    high-water mark (VmHWM) where Linux offers it."""
-
-    def __init__(self, pid: int) -> None:
-        self._process = psutil.Process(pid)
-        self._peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            try:
-                self._peak = max(self._peak, self._process.memory_info().rss)
-            except psutil.Error:
-                return
-
-    def stop(self) -> float:
-        """Peak RSS in MB (call before the process exits)."""
-        self._stop.set()
-        self._thread.join()
-        try:
-            for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    self._peak = max(self._peak, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
-        return self._peak / 2**20
-
-
-class CpuMeter:
-    """CPU seconds used since creation by the bot, by DynamoDB Local (a JVM) and by this
-    benchmark's own processes (the fake Slack and Bedrock servers, the sender)."""
-
-    def __init__(self, bot_pid: int) -> None:
-        me = psutil.Process()
-        others = [child for child in me.children(recursive=True) if child.pid != bot_pid]
-        self._groups = {
-            "bot": [psutil.Process(bot_pid)],
-            "DynamoDB Local": [c for c in others if c.name() == "java"],
-            "fakes and load generator": [me] + [c for c in others if c.name() != "java"],
-        }
-        self._start = self._now()
-
-    def _now(self) -> dict[str, float]:
-        return {name: sum(sum(p.cpu_times()[:2]) for p in processes)
-                for name, processes in self._groups.items()}
-
-    def used(self) -> dict[str, float]:
-        now = self._now()
-        return {name: now[name] - self._start[name] for name in now}
-
-
-def rounds_for(threads: int) -> int:
-    """Enough rounds for at least 10 events per row."""
-    return max(1, math.ceil(10 / threads))
-
-
-def run_row(
-    setup: Setup, threads: int, *, transport: str, sender: Sender, socket_server: SocketServer,
-    base_env: dict[str, str], slack: FakeSlack, pool: list[LoadThread], latency: float,
-    log_dir: Path,
-) -> Row:
-    log_path = log_dir / f"bot-{setup.name}-{transport}-{threads}.log"
-    env = {**base_env, **setup.env}
+def fire(rig: Rig, shape: Shape, transport: str, port: int,
+         chosen: list[LoadThread]) -> BurstResult:
+    rig.bedrock.expect_burst(len(chosen) if shape.finish_together else None)
     if transport == "socket":
-        bot: BotProcess = start_socket_mode_bot(socket_server, env, log_path=log_path)
+        return fire_socket_burst(rig.socket_server, rig.slack, chosen)
+    return fire_burst(rig.sender, port, rig.slack, chosen, keep_alive=shape.keep_alive)
 
-        def fire(chosen: list[LoadThread]) -> BurstResult:
-            return fire_socket_burst(socket_server, slack, chosen)
-    else:
-        bot = BotProcess(env, log_path=log_path).start()
 
-        def fire(chosen: list[LoadThread]) -> BurstResult:
-            return fire_burst(sender, bot.port, slack, chosen)
+def run_row(rig: Rig, setup: Setup, shape: Shape, source: ThreadSource, *, transport: str,
+            threads: int, rounds: int) -> Row:
+    tree = setup.tree
+    log_path = rig.log_dir / f"bot-{tree.table}-{shape.name}-{transport}-{threads}.log"
+    rig.slack.latency = shape.slack_latency
+    env = {**rig.env, "DYNAMODB_TABLE": tree.table, **setup.env}
+    bot = start_bot(tree.root, transport, env, log_path=log_path, socket_server=rig.socket_server)
+    port = bot.port
     memory = PeakMemory(bot.pid)
-    timed, spare = pool[: len(pool) // 2], pool[len(pool) // 2 :]
     try:
         # Warm-up, untimed: imports, connection pools and the first calls of each kind.
-        fire(spare[:threads])
+        warm_up = fire(rig, shape, transport, port, source.warm_up(threads))
+        wait_for_turn_lines(log_path, warm_up.sessions)
         results = []
         meter, started = CpuMeter(bot.pid), time.monotonic()
-        for number in range(rounds_for(threads)):
-            chosen = [timed[(number * threads + i) % len(timed)] for i in range(threads)]
-            results.append(fire(chosen))
+        for number in range(rounds):
+            results.append(fire(rig, shape, transport, port, source.round(number, threads)))
+        sessions = [s for r in results for s in r.sessions]
+        wait_for_turn_lines(log_path, sessions)
         cpu, wall = meter.used(), time.monotonic() - started
-        time.sleep(0.2)  # the per-turn log lines are written just after the last Slack call
         peak = memory.stop()
     finally:
         bot.stop()
-    sessions = [s for r in results for s in r.sessions]
+        rig.bedrock.reset()
     answers = max(sum(r.answers for r in results), 1)
-    return Row(setup.name, transport, threads, latency, results, turn_cpu_ms(log_path, sessions),
+    return Row(shape.name, tree.label, setup.is_baseline, transport, threads, rig.latency,
+               results, turn_cpu_ms(log_path, sessions),
                {name: seconds * 1000 / answers for name, seconds in cpu.items()},
                sum(cpu.values()) / (wall * (psutil.cpu_count() or 1)), peak)
 
 
-def print_table(rows: list[Row], out: list[str]) -> None:
-    table = [HEADER] + [row.cells() for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
-    for index, cells in enumerate(table):
-        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |")
-        if index == 0:
-            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+def planned_rows(shapes: Sequence[Shape], setups: Sequence[Setup], transports: Sequence[str],
+                 counts: Sequence[int]) -> Iterator[tuple[Shape, str, int, list[Setup]]]:
+    """(shape, transport, threads, the setups to run there), in the order they run."""
+    index = 0
+    for shape in shapes:
+        for transport in transports:
+            for count in counts:
+                group = [s for s in setups if transport in s.transports]
+                # Each pair runs back to back, first one then the other first, so that a
+                # slow moment of the machine or an order effect falls on both sides alike.
+                yield shape, transport, count, group if index % 2 == 0 else group[::-1]
+                index += 1
 
 
-def describe_machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = psutil.virtual_memory().total / 2**30
-    return (f"{psutil.cpu_count()} CPUs ({cpu}), {memory:.0f} GB RAM, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", default="1,10,100", help="concurrent threads per row")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--threads", help="concurrent threads per row (default 1,10,100; "
+                        "--quick: 1,100)")
+    parser.add_argument("--shape", default=",".join(SHAPE_NAMES),
+                        help="load shapes: steady, harsh or both")
+    parser.add_argument("--transport",
+                        help="how events reach the bot: http, socket or both (default both; "
+                        "--quick: http); a Socket Mode ack of 200 means the envelope_id came "
+                        "back, 0 that it never did")
     parser.add_argument("--latency", type=float, default=2.0,
                         help="seconds one model answer takes, first token to last")
     parser.add_argument("--tokens-per-second", type=float, default=50.0)
     parser.add_argument("--answer-tokens", type=int, default=60)
     parser.add_argument("--slack-latency", type=float, default=0.05,
-                        help="seconds the fake Slack takes per Web API call")
-    parser.add_argument("--history-turns", type=int, default=50)
-    parser.add_argument("--baseline-workers", type=int, default=5)
+                        help="seconds the fake Slack takes per Web API call (steady shape)")
+    parser.add_argument("--history-turns", type=int, default=50,
+                        help="turns stored in each thread before the run (steady shape)")
+    parser.add_argument("--baseline-commit", default=BASELINE_COMMIT,
+                        help="the commit whose code is the baseline")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--transport", default=",".join(TRANSPORTS),
-                        help="how events reach the bot: http, socket or both (the baseline "
-                        "runs on http only); a Socket Mode ack of 200 means the envelope_id "
-                        "came back, 0 that it never did")
+    parser.add_argument("--workers-baseline", action="store_true",
+                        help="also run our code with --baseline-workers listener workers (HTTP)")
+    parser.add_argument("--baseline-workers", type=int, default=5)
+    parser.add_argument("--quick", action="store_true",
+                        help="1 and 100 threads over HTTP, at least 3 events per row instead "
+                        "of 10 (--threads and --transport still apply)")
     args = parser.parse_args(argv)
-    counts = [int(part) for part in args.threads.split(",")]
-    transports = [part.strip() for part in args.transport.split(",") if part.strip()]
-    if not transports or not set(transports) <= set(TRANSPORTS):
-        parser.error(f"--transport takes a comma-separated list of {', '.join(TRANSPORTS)}")
-    streaming = (args.answer_tokens - 1) / args.tokens_per_second
-    if streaming > args.latency:
+    args.threads = args.threads or ("1,100" if args.quick else "1,10,100")
+    args.counts = [int(part) for part in args.threads.split(",")]
+    args.transport = args.transport or ("http" if args.quick else ",".join(TRANSPORTS))
+    args.transports = _choices(parser, args.transport, TRANSPORTS, "--transport")
+    args.shapes = _choices(parser, args.shape, SHAPE_NAMES, "--shape")
+    args.streaming = (args.answer_tokens - 1) / args.tokens_per_second
+    if args.streaming > args.latency:
         parser.error("--answer-tokens at --tokens-per-second takes longer than --latency")
+    return args
 
+
+def _choices(parser: argparse.ArgumentParser, value: str, allowed: Sequence[str],
+             option: str) -> list[str]:
+    chosen = [part.strip() for part in value.split(",") if part.strip()]
+    if not chosen or not set(chosen) <= set(allowed):
+        parser.error(f"{option} takes a comma-separated list of {', '.join(allowed)}")
+    return [name for name in allowed if name in chosen]
+
+
+def make_setups(args: argparse.Namespace, run: str) -> list[Setup]:
+    setups = [Setup(Tree("ours", ROOT, f"load-{run}-ours"), args.transports)]
+    if not args.no_baseline:
+        label = f"baseline {describe_commit(args.baseline_commit).split()[0]}"
+        tree = Tree(label, checkout(args.baseline_commit), f"load-{run}-baseline")
+        setups.append(Setup(tree, args.transports, is_baseline=True))
+    if args.workers_baseline and "http" in args.transports:
+        tree = Tree(f"ours ({args.baseline_workers} workers)", ROOT, f"load-{run}-workers")
+        setups.append(Setup(tree, ["http"], {"WORKER_THREADS": str(args.baseline_workers)}))
+    return setups
+
+
+def notes_head(args: argparse.Namespace, shapes: Sequence[Shape]) -> list[str]:
+    lines = [
+        f"{time.strftime('%Y-%m-%d')}, {describe_machine()}",
+        f"model: {args.latency:.1f} s per answer ({args.answer_tokens} tokens at "
+        f"{args.tokens_per_second:.0f}/s after {args.latency - args.streaming:.2f} s to the first)",
+        *(shape.describe() for shape in shapes),
+    ]
+    if not args.no_baseline:
+        lines.append(f"baseline: {describe_commit(args.baseline_commit)}")
+    lines.append("CPU ms/answer: user+system CPU of the bot's process tree during the timed "
+                 "rounds / answers; CPU vs baseline: over the baseline row of the same shape, "
+                 "transport and threads")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     os.environ.update(AWS_ACCESS_KEY_ID="fake", AWS_SECRET_ACCESS_KEY="fake",
                       AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    shapes = [make_shape(name, slack_latency=args.slack_latency, history_turns=args.history_turns)
+              for name in args.shapes]
+    setups = make_setups(args, uuid.uuid4().hex[:8])
     reply = (ANSWER * 10)[: args.answer_tokens * CHARS_PER_TOKEN]
-    out: list[str] = []
-    sender = Sender()
-    socket_server = SocketServer()
-    dynamodb = DynamoDBLocal().start()
-    slack = FakeSlack(bot_token=BOT_TOKEN, latency=args.slack_latency).start()
-    slack.socket_mode_url = socket_server.url
-    bedrock = FakeBedrock(reply=reply, latency=args.latency - streaming,
-                          tokens_per_second=args.tokens_per_second,
-                          chunk_chars=CHARS_PER_TOKEN).start()
-    try:
-        table = f"load-{uuid.uuid4().hex[:8]}"
-        client = dynamodb.client()
-        create_table(client, table)
-        # Half the threads are measured, half are for warming up.
-        pool = [LoadThread(index) for index in range(2 * max(counts))]
-        started = time.monotonic()
-        prefill_history(client, table, pool, args.history_turns)
-        print(f"history: {len(pool)} threads x {args.history_turns} turns written in "
-              f"{time.monotonic() - started:.1f} s", file=sys.stderr)
-        base_env = {
-            **dynamodb.env(),
-            "SLACK_API_URL": slack.url,
-            "DYNAMODB_TABLE": table,
-            "BEDROCK_ENDPOINT_URL": bedrock.url,
-            "MODEL_PROVIDER": "bedrock",
-            "LOG_LEVEL": "INFO",
-        }
-        # (setup, the transports it runs on): the baseline is Bolt's default on HTTP only.
-        setups = [(Setup("ours", {}), transports)]
-        if not args.no_baseline and "http" in transports:
-            setups.append((Setup(f"baseline ({args.baseline_workers} workers)",
-                                 {"WORKER_THREADS": str(args.baseline_workers)}), ["http"]))
-        rows = []
-        with tempfile.TemporaryDirectory() as logs:
-            # DynamoDB Local is a JVM: its first thousand requests run slowly until the JIT has
-            # compiled them, which would penalise whichever row ran first.
-            print("warming up DynamoDB Local…", file=sys.stderr)
-            run_row(setups[0][0], max(counts), transport=transports[0], sender=sender,
-                    socket_server=socket_server, base_env=base_env, slack=slack, pool=pool,
-                    latency=args.latency, log_dir=Path(logs))
-            for setup, setup_transports in setups:
-                for transport in setup_transports:
-                    for count in counts:
-                        print(f"running {setup.name} over {transport}, {count} threads…",
-                              file=sys.stderr)
-                        rows.append(run_row(setup, count, transport=transport, sender=sender,
-                                            socket_server=socket_server, base_env=base_env,
-                                            slack=slack, pool=pool, latency=args.latency,
-                                            log_dir=Path(logs)))
-                        bedrock.reset()
-        out.append(f"{time.strftime('%Y-%m-%d')}, {describe_machine()}")
-        out.append(
-            f"model: {args.latency:.1f} s per answer ({args.answer_tokens} tokens at "
-            f"{args.tokens_per_second:.0f}/s after {args.latency - streaming:.2f} s to the first), "
-            f"Slack: {args.slack_latency * 1000:.0f} ms per call, history: "
-            f"{args.history_turns} turns per thread"
-        )
-        out.append("")
-        print_table(rows, out)
-        out.append("")
-        for row in rows:
-            calls = row.slack_calls
-            per_answer = ", ".join(f"{m} {n / max(row.answers, 1):.2f}" for m, n in sorted(calls.items()))
-            statuses = dict(sum((r.ack_statuses for r in row.rounds), Counter()))
-            cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in row.cpu_ms_per_answer.items())
-            out.append(f"- {row.setup} over {row.transport}, {row.threads} threads: "
-                       f"CPU ms per answer: {cpu}; "
-                       f"all CPUs {row.machine_busy:.0%} busy; ack statuses {statuses}; "
-                       f"overhead p95 {percentile(row.turn_cpu_ms, 95):.1f} ms; "
-                       f"Slack calls per answer: {per_answer}")
-    finally:
-        bedrock.stop()
-        slack.stop()
-        dynamodb.stop()
-        sender.close()
-        socket_server.close()
+    with contextlib.ExitStack() as stack:
+        sender = Sender()
+        stack.callback(sender.close)
+        socket_server = SocketServer()
+        stack.callback(socket_server.close)
+        dynamodb = DynamoDBLocal().start()
+        stack.callback(dynamodb.stop)
+        slack = FakeSlack(bot_token=BOT_TOKEN).start()
+        stack.callback(slack.stop)
+        slack.socket_mode_url = socket_server.url
+        bedrock = BurstBedrock(reply=reply, latency=args.latency - args.streaming,
+                               tokens_per_second=args.tokens_per_second,
+                               chunk_chars=CHARS_PER_TOKEN).start()
+        stack.callback(bedrock.stop)
+        logs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        env = {**dynamodb.env(), "SLACK_API_URL": slack.url, "BEDROCK_ENDPOINT_URL": bedrock.url,
+               "MODEL_PROVIDER": "bedrock", "LOG_LEVEL": "INFO"}
+        rig = Rig(sender, socket_server, slack, bedrock, env, logs, args.latency)
+        rows = run_all(rig, args, shapes, setups)
+    out = [*notes_head(args, shapes), "", *table_lines(rows), ""]
+    out += [row.note() for row in rows]
     print("\n".join(out))
     return 0
+
+
+def run_all(rig: Rig, args: argparse.Namespace, shapes: Sequence[Shape],
+            setups: Sequence[Setup]) -> list[Row]:
+    # Half the prefilled threads are measured, half are for warming up.
+    pool = [LoadThread(index) for index in range(2 * max(args.counts))]
+    steady = [shape for shape in shapes if not shape.fresh_threads]
+    started = time.monotonic()
+    prepare_tables([s.tree for s in setups], rig.env, threads=pool if steady else [],
+                   turns=steady[0].history_turns if steady else 0)
+    print(f"tables: {len(setups)} x {len(pool) if steady else 0} threads x "
+          f"{args.history_turns if steady else 0} turns written in "
+          f"{time.monotonic() - started:.1f} s", file=sys.stderr)
+    sources: dict[str, ThreadSource] = {"steady": PrefilledThreads(pool),
+                                        "harsh": FreshThreads(len(pool))}
+    min_events = 3 if args.quick else 10
+    # DynamoDB Local is a JVM: its first thousand requests run slowly until the JIT has
+    # compiled them, which would penalise whichever row ran first. Both trees warm it alike.
+    print("warming up DynamoDB Local…", file=sys.stderr)
+    for setup in (s for s in setups if s is setups[0] or s.is_baseline):
+        run_row(rig, setup, shapes[0], sources[shapes[0].name], transport=args.transports[0],
+                threads=max(args.counts), rounds=1)
+    rows = []
+    for shape, transport, count, group in planned_rows(shapes, setups, args.transports,
+                                                       args.counts):
+        measured = {}
+        for setup in group:
+            print(f"running {shape.name}: {setup.tree.label} over {transport}, {count} "
+                  f"threads…", file=sys.stderr)
+            measured[setup.tree.label] = run_row(rig, setup, shape, sources[shape.name],
+                                                 transport=transport, threads=count,
+                                                 rounds=rounds_for(count, min_events))
+        rows += [measured[s.tree.label] for s in setups if s.tree.label in measured]
+    return rows
 
 
 if __name__ == "__main__":

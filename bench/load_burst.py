@@ -1,5 +1,6 @@
 """One burst of the load benchmark: N people @mention the bot at the same instant, each in a
-thread of their own that already holds a long history; what Slack and the user would see.
+thread of their own (one that holds a long history, or a new one); what Slack and the user
+would see.
 
 Timings come from the two ends a user sees: the signed event POST (its HTTP response is the
 ack Slack waits for) and the Web API calls the fake Slack server receives (status, streamed
@@ -14,14 +15,11 @@ import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.load_client import Request, Sender
-from bot.core.records import StoredMessage
-from bot.store.dynamodb_items import encode_message
 from tests.fakes._clock import next_ts
 from tests.fakes.signing import app_mention, event_callback, signed_headers
 from tests.fakes.slack_api import FakeSlack
@@ -47,9 +45,13 @@ _TURN_LINE = re.compile(r"turn (\S+) took ([\d.]+) ms, ([\d.]+) ms of it the bot
 
 @dataclass(frozen=True)
 class LoadThread:
-    """One Slack thread of the benchmark: its own channel, its own user, a fixed root ts."""
+    """One Slack thread of the benchmark: its own channel, its own user, a fixed root ts.
+
+    With `top_level_ts` the thread is new: its @mention is a top-level message with that ts,
+    under which the bot starts the thread."""
 
     index: int
+    top_level_ts: str = ""
 
     @property
     def channel(self) -> str:
@@ -61,34 +63,11 @@ class LoadThread:
 
     @property
     def root_ts(self) -> str:
-        return f"1700000000.{self.index:06d}"
+        return self.top_level_ts or f"1700000000.{self.index:06d}"
 
     @property
     def session_id(self) -> str:
         return f"{TEAM}:{self.channel}:{self.root_ts}"
-
-
-def prefill_history(client: Any, table: str, threads: Sequence[LoadThread], turns: int) -> None:
-    """Write `turns` question/answer pairs into each thread, as the bot itself stores them."""
-    now = time.time()
-
-    def fill(thread: LoadThread) -> None:
-        items = []
-        for turn in range(turns):
-            ts = f"{1700000000 + turn}.{thread.index:06d}"
-            question = StoredMessage.human(ts=ts, text=f"{QUESTION} ({turn})",
-                                           author_id=thread.user, author_name=f"User {thread.user}")
-            answer = StoredMessage.answer(question_ts=ts, text=ANSWER, posted_ts=ts)
-            for message in (question, answer):
-                items += encode_message(thread.session_id, message, created_at=now,
-                                        expires_at=int(now) + 86400)
-        for start in range(0, len(items), 25):
-            pending = {table: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
-            while pending:
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(fill, threads))
 
 
 @dataclass
@@ -110,8 +89,12 @@ def mention_payload(thread: LoadThread) -> dict[str, Any]:
     """The event_callback body of one @mention in `thread`, as HTTP and Socket Mode carry it."""
     # Slack puts the author's profile on every message a person posts.
     profile = {"display_name": "", "real_name": f"User {thread.user}", "name": thread.user.lower()}
+    if thread.top_level_ts:
+        ts, thread_ts = thread.top_level_ts, None
+    else:
+        ts, thread_ts = next_ts(), thread.root_ts
     event = app_mention(channel=thread.channel, user=thread.user, text=f"<@U_BOT> {QUESTION}",
-                        ts=next_ts(), thread_ts=thread.root_ts, team=TEAM, user_profile=profile)
+                        ts=ts, thread_ts=thread_ts, team=TEAM, user_profile=profile)
     return event_callback(event, team_id=TEAM)
 
 
@@ -122,12 +105,12 @@ def _signed_event(thread: LoadThread) -> Request:
 
 def fire_burst(
     sender: Sender, port: int, slack: FakeSlack, threads: Sequence[LoadThread], *,
-    timeout: float = 300,
+    keep_alive: bool, timeout: float = 300,
 ) -> BurstResult:
     """Post one @mention per thread at the same instant; wait until every answer is closed."""
     slack.reset()
     requests = [_signed_event(thread) for thread in threads]  # signed before the clock starts
-    outcomes = sender.send(port, requests)
+    outcomes = sender.send(port, requests, keep_alive=keep_alive)
     wait_for_answers(slack, threads, timeout)
     sent_at = {channel: sent for channel, sent, _, _ in outcomes}
     acks = [(status, ms) for _, _, status, ms in outcomes]
@@ -196,3 +179,12 @@ def turn_cpu_ms(log_path: Path, sessions: Sequence[str]) -> list[float]:
         if match and match.group(1) in wanted:
             found.append(float(match.group(3)))
     return found
+
+
+def wait_for_turn_lines(log_path: Path, sessions: Sequence[str], *, timeout: float = 5) -> None:
+    """Until the bot has logged the end of every session's turn, or `timeout`.
+
+    A turn still stores its answer after the stream is closed; that work is part of its cost."""
+    deadline = time.monotonic() + timeout
+    while len(turn_cpu_ms(log_path, sessions)) < len(sessions) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -9,7 +9,6 @@ times by the fake Slack in this process, both with `time.time()`, so they share 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from bench.load_burst import (
     BurstResult,
@@ -20,18 +19,9 @@ from bench.load_burst import (
 )
 from bench.load_socket_server import SocketServer
 from tests.fakes.slack_api import FakeSlack
-from tests.support.socket_mode_bot import SocketModeBotProcess
 
 # BurstResult counts acks by HTTP status; on the socket an ack either came (200) or not (0).
 ACKED, NOT_ACKED = 200, 0
-
-
-def start_socket_mode_bot(
-    server: SocketServer, env: dict[str, str], *, log_path: Path
-) -> SocketModeBotProcess:
-    """`python -m bot socket`, connected to `server` (the fake Slack must answer
-    apps.connections.open with `server.url`)."""
-    return SocketModeBotProcess(env, connections=server.connections, log_path=log_path).start()
 
 
 def fire_socket_burst(
