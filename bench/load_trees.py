@@ -94,7 +94,7 @@ class _InTree(BotProcess):
 
     root: Path = ROOT
 
-    def start(self, timeout: float = 30) -> BotProcess:
+    def start(self, timeout: float = 90) -> BotProcess:
         output = open(self._log_path, "wb") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bot", self.command], cwd=self.root,
