@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager as ContextManager
 from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -33,7 +32,7 @@ from bot.core.records import (
     sort_key,
     ts_of_key,
 )
-from bot.core.serial import SessionQueue
+from bot.core.serial import Intake, SessionQueue
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +103,12 @@ class Conversation:
     def cancel_turn(self, reservation: int) -> None:
         self._queue.cancel(reservation)
 
-    def turn_of(self, session_id: str, ts: str, *, reservation: int | None = None) -> ContextManager[None]:
-        """Handle one message of a thread at a time, in ts order: wrap everything done for it."""
-        return self._queue.turn(session_id, order=sort_key(ts), reservation=reservation)
+    def in_order(
+        self, session_id: str, ts: str, intake: Intake, *, reservation: int | None = None
+    ) -> None:
+        """Take a message of the thread in, in its place, and have what it needs answered with
+        the thread's other messages (serial.py); returns at once if the thread is busy."""
+        self._queue.handle(session_id, intake, order=sort_key(ts), reservation=reservation)
 
     def knows(self, session_id: str) -> bool:
         """Whether anything of the thread is remembered (the bot is part of it)."""
@@ -161,6 +163,13 @@ class Conversation:
         answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
+
+    def release(self, message: IncomingMessage) -> None:
+        """The turn failed in a way nobody planned for: a delivery still to come may answer."""
+        try:
+            self._store.release(message.session.id, sort_key(message.ts))
+        except StoreUnavailable as error:
+            log.warning("could not release %s of %s: %s", message.ts, message.session.id, error)
 
     def finish(self, message: IncomingMessage) -> None:
         """Mark a claimed message handled without an answer (raises StoreUnavailable)."""

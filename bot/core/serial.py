@@ -1,25 +1,45 @@
-"""Handle the messages of one thread one at a time, in message order, in this process.
+"""The messages of one thread, in order, without holding a worker thread for any of them.
 
-A place in a thread's queue can be reserved the moment an event arrives (while Slack's
-request is being acknowledged), before the work for it starts on a worker thread: a message
-that reached the bot first is then handled first, even when the next one arrives a
-millisecond later and its worker happens to start sooner.
+Each message goes through two steps. Its **intake** (decide, claim, store) runs in the order
+messages reached the bot: a place in the thread's queue is reserved the moment an event
+arrives (while Slack's request is being acknowledged), before the work for it starts on a
+worker thread, so the message that reached the bot first is taken in first, even when the
+next one arrives a millisecond later and its worker happens to start sooner. Its **answer**,
+if it needs one, is written by the thread's one answering worker: follow-ups that are taken in
+while an answer is being written wait for it and are answered together, in one answer that
+sees all of them. No worker ever waits for another message's work: a worker that finds its
+thread busy leaves its step to the one already working there (flat combining).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 # A reservation whose work never started (its worker died, its event was dropped) is passed
 # over after this long, so one lost event delays its thread once and never blocks it.
 UNCLAIMED_SECONDS = 5.0
-_POLL_SECONDS = 0.25
+_POLL_SECONDS = 0.05
+
+
+class Answer(Protocol):
+    """What a taken-in message still needs: the answer written by the thread's answering
+    worker. `folded` are earlier ones of the thread answered together with this one."""
+
+    order: str
+
+    def run(self, folded: Sequence[Answer]) -> None: ...
+
+
+Intake = Callable[[], "Answer | None"]
 
 
 @dataclass(order=True)
@@ -27,93 +47,129 @@ class _Place:
     order: str
     arrival: int
     reserved_at: float = field(compare=False)
-    claimed: bool = field(default=False, compare=False)
-    ready: threading.Event = field(default_factory=threading.Event, compare=False)
+    intake: Intake | None = field(default=None, compare=False)
 
 
 @dataclass
-class _Session:
-    holder: _Place | None = None
+class _Thread:
     waiting: list[_Place] = field(default_factory=list)
+    taking_in: bool = False
+    answering: bool = False
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.waiting or self.taking_in or self.answering or self.answers)
 
 
 class SessionQueue:
-    """One turn at a time per session, so each answer is built on the history stored before
-    it; other threads never wait. Waiting turns run in `order` (the message's sort key), so a
-    later message that overtook an earlier one on its way here still waits for it.
-    """
-
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._lock = threading.Lock()
-        self._sessions: dict[str, _Session] = {}
+        self._lock = threading.Condition()
+        self._threads: dict[str, _Thread] = {}
         self._places: dict[int, tuple[str, _Place]] = {}
         self._arrivals = itertools.count(1)
         self._clock = clock
 
     def reserve(self, session_id: str, *, order: str) -> int:
-        """Take a place for work that will start soon; returns the id `turn` claims it with."""
+        """Take a place for a message whose work will start soon; `handle` fills it."""
         with self._lock:
-            place = self._enqueue(session_id, order, claimed=False)
+            place = _Place(order, next(self._arrivals), self._clock())
+            heapq.heappush(self._thread(session_id).waiting, place)
             self._places[place.arrival] = (session_id, place)
             return place.arrival
 
     def cancel(self, reservation: int) -> None:
-        """Give a reserved place up (the event turned out not to need a turn)."""
+        """Give a reserved place up (the event turned out not to need one)."""
         with self._lock:
             entry = self._places.pop(reservation, None)
             if entry is not None:
-                self._leave(*entry)
+                session_id, place = entry
+                thread = self._threads.get(session_id)
+                if thread is not None and place in thread.waiting:
+                    thread.waiting.remove(place)
+                    heapq.heapify(thread.waiting)
+                    self._lock.notify_all()
+                self._forget_if_idle(session_id)
 
-    @contextmanager
-    def turn(self, session_id: str, *, order: str = "", reservation: int | None = None) -> Iterator[None]:
+    def handle(
+        self, session_id: str, intake: Intake, *, order: str = "", reservation: int | None = None
+    ) -> None:
+        """Take the message in, in its place, then answer it with the thread's others; returns
+        at once when another worker is busy with the thread (that worker does both)."""
         with self._lock:
             entry = self._places.pop(reservation, None) if reservation is not None else None
             if entry is not None and entry[0] == session_id:
-                place = entry[1]
-                place.claimed = True
+                entry[1].intake = intake
             else:
-                if entry is not None:
-                    self._leave(*entry)
-                place = self._enqueue(session_id, order, claimed=True)
-        while not place.ready.wait(_POLL_SECONDS):
-            self._pass_over_abandoned(session_id)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._leave(session_id, place)
-
-    def _enqueue(self, session_id: str, order: str, *, claimed: bool) -> _Place:
-        place = _Place(order, next(self._arrivals), self._clock(), claimed)
-        session = self._sessions.setdefault(session_id, _Session())
-        if session.holder is None:
-            session.holder = place
-            place.ready.set()
-        else:
-            heapq.heappush(session.waiting, place)
-        return place
-
-    def _leave(self, session_id: str, place: _Place) -> None:
-        session = self._sessions.get(session_id)
-        if session is None:
-            return
-        if session.holder is place:
-            session.holder = None
-            if session.waiting:
-                session.holder = heapq.heappop(session.waiting)
-                session.holder.ready.set()
-        elif place in session.waiting:
-            session.waiting.remove(place)
-            heapq.heapify(session.waiting)
-        if session.holder is None:
-            del self._sessions[session_id]
-
-    def _pass_over_abandoned(self, session_id: str) -> None:
-        with self._lock:
-            session = self._sessions.get(session_id)
-            holder = session.holder if session else None
-            if holder is None or holder.claimed:
+                place = _Place(order, next(self._arrivals), self._clock(), intake)
+                heapq.heappush(self._thread(session_id).waiting, place)
+            thread = self._thread(session_id)
+            if thread.taking_in:
+                self._lock.notify_all()
                 return
-            if self._clock() - holder.reserved_at >= UNCLAIMED_SECONDS:
-                self._places.pop(holder.arrival, None)
-                self._leave(session_id, holder)
+            thread.taking_in = True
+        self._take_in(session_id)
+        self._answer(session_id)
+
+    def _take_in(self, session_id: str) -> None:
+        while True:
+            with self._lock:
+                thread = self._threads[session_id]
+                place = self._next_ready(thread)
+                if place is None:
+                    thread.taking_in = False
+                    self._lock.notify_all()
+                    return
+            assert place.intake is not None
+            try:
+                answer = place.intake()
+            except Exception as error:  # noqa: BLE001 - one message never stops its thread
+                log.error("taking in a message failed: %s", type(error).__name__, exc_info=error)
+                answer = None
+            if answer is not None:
+                with self._lock:
+                    thread.answers.append(answer)
+
+    def _next_ready(self, thread: _Thread) -> _Place | None:
+        """The head of the queue once its work has arrived (called with the lock held)."""
+        while thread.waiting:
+            head = thread.waiting[0]
+            if head.intake is not None:
+                return heapq.heappop(thread.waiting)
+            if self._clock() - head.reserved_at >= UNCLAIMED_SECONDS:
+                heapq.heappop(thread.waiting)
+                self._places.pop(head.arrival, None)
+                continue
+            self._lock.wait(_POLL_SECONDS)
+        return None
+
+    def _answer(self, session_id: str) -> None:
+        while True:
+            with self._lock:
+                thread = self._threads.get(session_id)
+                if thread is None or thread.answering:
+                    return
+                # An intake still running on another worker may add to this batch: wait for it.
+                while thread.taking_in:
+                    self._lock.wait(_POLL_SECONDS)
+                batch, thread.answers = thread.answers, []
+                if not batch:
+                    self._forget_if_idle(session_id)
+                    return
+                thread.answering = True
+            batch.sort(key=lambda answer: answer.order)
+            try:
+                batch[-1].run(batch[:-1])
+            except Exception as error:  # noqa: BLE001 - the thread goes on with the next ones
+                log.error("an answer failed: %s", type(error).__name__, exc_info=error)
+            finally:
+                with self._lock:
+                    thread.answering = False
+
+    def _thread(self, session_id: str) -> _Thread:
+        return self._threads.setdefault(session_id, _Thread())
+
+    def _forget_if_idle(self, session_id: str) -> None:
+        thread = self._threads.get(session_id)
+        if thread is not None and thread.idle:
+            del self._threads[session_id]

@@ -8,7 +8,7 @@ bot; edits and deletions of remembered messages go through the same queue (`mirr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cachetools import TTLCache
@@ -17,7 +17,8 @@ from slack_sdk import WebClient
 from bot import messages as say
 from bot.core.conversation import Conversation, ThreadUnreadable
 from bot.core.ports import ClaimState, StoreUnavailable
-from bot.core.records import IncomingMessage, SessionKey
+from bot.core.records import IncomingMessage, SessionKey, sort_key
+from bot.core.serial import Answer
 from bot.slack.backfill import SlackThread
 from bot.slack.decide import Action, Decision, TurnPolicy, decide
 from bot.slack.events import (
@@ -31,7 +32,7 @@ from bot.slack.events import (
 from bot.slack.payload import mapping_of
 from bot.slack.reply import SlackReplySink
 from bot.slack.text import decode_slack_text, mentions_user
-from bot.slack.timing import timed_turn, turn_clock
+from bot.slack.timing import TurnClock, timed_turn, turn_clock
 from bot.slack.users import UserNames
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,26 @@ class SlackTurns:
     ) -> None:
         started = turn_clock()
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
+
+        def take_in() -> Answer | None:
+            return self._take_in(message, session, client=client, bot_user_id=bot_user_id,
+                                 addressed=addressed, on_new_session=on_new_session,
+                                 started=started)
+
+        self._conversation.in_order(session.id, message.ts, take_in, reservation=reservation)
+
+    def _take_in(
+        self, message: SlackMessage, session: SessionKey, *, client: WebClient, bot_user_id: str,
+        addressed: bool, on_new_session: Callable[[IncomingMessage], None] | None,
+        started: TurnClock,
+    ) -> Answer | None:
+        """Decide, decode and claim; notices are posted here, answers are written afterwards by
+        the thread's answering worker (SlackAnswer)."""
         decision = decide(message, bot_user_id=bot_user_id, addressed=addressed,
                           policy=self._policy, bot_is_in_thread=lambda: self._is_part_of(session))
         if decision.action is Action.IGNORE:
             log.debug("ignored %s in %s: %s", message.ts, message.channel_id, decision.reason)
-            return
+            return None
         sink = self._sink(client, session, user_id=message.user_id)
         if decision.action is Action.ANSWER:
             # The status goes up before the claim, a DynamoDB write that queues when many
@@ -122,17 +138,19 @@ class SlackTurns:
         if not self._claim(incoming, decision, sink):
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
-            return
-        with timed_turn(session.id, since=started), self._conversation.turn_of(
-            session.id, message.ts, reservation=reservation
-        ):
-            try:
-                self._act(decision, incoming, sink=sink, client=client, bot_user_id=bot_user_id,
-                          on_new_session=on_new_session)
-            except Exception as error:  # noqa: BLE001 - a turn never ends in silence
-                log.error("turn for %s in %s failed: %s", message.ts, session.id,
-                          type(error).__name__, exc_info=error)
-                sink.fail(say.MODEL_FAILED)
+            return None
+        if decision.action is Action.REFUSE:
+            log.info("refused %s in %s: %s", incoming.user_id, session.id, decision.reason)
+            sink.tell_privately(incoming.user_id, say.NOT_ALLOWED)
+        elif decision.action is Action.ASK_FOR_TEXT:
+            sink.fail(say.EMPTY_MESSAGE)
+        elif decision.action is Action.FILES_ONLY:
+            sink.fail(say.FILES_ONLY)
+        elif decision.action is Action.ANSWER:
+            thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
+            return SlackAnswer(self._conversation, incoming, sink, thread=thread,
+                               on_new_thread=on_new_session, started=started)
+        return None
 
     def _read(self, message: SlackMessage, session: SessionKey, *, bot_user_id: str) -> IncomingMessage:
         """The message as the core takes it: text decoded, author named."""
@@ -162,24 +180,6 @@ class SlackTurns:
             return False
         return True
 
-    def _act(
-        self, decision: Decision, incoming: IncomingMessage, *, sink: SlackReplySink,
-        client: WebClient, bot_user_id: str,
-        on_new_session: Callable[[IncomingMessage], None] | None,
-    ) -> None:
-        notices = {Action.REFUSE: say.NOT_ALLOWED, Action.ASK_FOR_TEXT: say.EMPTY_MESSAGE,
-                   Action.FILES_ONLY: say.FILES_ONLY}
-        if decision.action in notices:
-            if decision.reason:
-                log.info("refused %s in %s: %s", incoming.user_id, incoming.session.id,
-                         decision.reason)
-            sink.fail(notices[decision.action])
-        elif decision.action is Action.ANSWER:
-            self._conversation.answer(
-                incoming, sink, on_new_thread=on_new_session,
-                thread=SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of),
-            )
-
     def mirror(self, body: Mapping[str, Any], *, bot_user_id: str,
                reservation: int | None = None) -> None:
         """Apply an edit or a deletion to the thread's memory; never answer it."""
@@ -188,10 +188,14 @@ class SlackTurns:
             if change is None:
                 return
             session = SessionKey(change.team_id, change.channel_id, change.thread_ts)
-            with self._conversation.turn_of(session.id, change.ts, reservation=reservation):
-                self._apply(change, session, bot_user_id=bot_user_id)
-        except StoreUnavailable as error:
-            log.error("could not mirror a change in %s: %s", body.get("event_id"), error)
+
+            def take_in() -> None:
+                try:
+                    self._apply(change, session, bot_user_id=bot_user_id)
+                except StoreUnavailable as error:
+                    log.error("could not mirror a change in %s: %s", session.id, error)
+
+            self._conversation.in_order(session.id, change.ts, take_in, reservation=reservation)
         finally:
             if reservation is not None:
                 self._conversation.cancel_turn(reservation)
@@ -232,25 +236,31 @@ class SlackTurns:
         if not self._policy.allows(channel_id=session.channel_id, user_id=user_id):
             log.info("refused a summary for %s in %s: not in the allowlists",
                      user_id, session.channel_id)
-            sink.fail(say.NOT_ALLOWED)
+            sink.tell_privately(user_id, say.NOT_ALLOWED)
             return True
         thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
         request = IncomingMessage(
             session=session, ts=request_ts, user_id=user_id, text=say.SUMMARY_REQUEST,
             user_name=self._names.name_of(user_id),
         )
-        with self._conversation.turn_of(session.id, request_ts):
+        def take_in() -> Answer | None:
             try:
                 if not self._conversation.knows(session.id) and not self._readable(thread, request):
-                    return False
+                    readable.append(False)
+                    return None
                 claimed = self._conversation.claim(request) is ClaimState.CLAIMED
             except StoreUnavailable as error:
                 log.error("store unavailable for %s: %s", session.id, error)
                 sink.fail(say.STORE_DOWN)
-                return True
-            if claimed:
-                self._conversation.answer(request, sink, thread=thread)
-        return True
+                return None
+            if not claimed:
+                return None
+            return SlackAnswer(self._conversation, request, sink, thread=thread,
+                               started=turn_clock())
+
+        readable: list[bool] = []
+        self._conversation.in_order(session.id, request_ts, take_in)
+        return not readable
 
     @staticmethod
     def _readable(thread: SlackThread, request: IncomingMessage) -> bool:
@@ -273,3 +283,45 @@ class SlackTurns:
             update_interval=self._policy.update_interval_seconds,
             logger=log,
         )
+
+
+class SlackAnswer:
+    """A claimed message to answer, with the sink that shows it; run by the thread's
+    answering worker, with the thread's other follow-ups of the moment `folded` into it."""
+
+    def __init__(
+        self, conversation: Conversation, incoming: IncomingMessage, sink: SlackReplySink, *,
+        thread: SlackThread, started: TurnClock,
+        on_new_thread: Callable[[IncomingMessage], None] | None = None,
+    ) -> None:
+        self.order = sort_key(incoming.ts)
+        self.incoming = incoming
+        self._conversation = conversation
+        self._sink = sink
+        self._thread = thread
+        self._on_new_thread = on_new_thread
+        self._started = started
+
+    def run(self, folded: Sequence[Answer]) -> None:
+        session_id = self.incoming.session.id
+        with timed_turn(session_id, since=self._started):
+            try:
+                self._conversation.answer(self.incoming, self._sink, thread=self._thread,
+                                          on_new_thread=self._on_new_thread)
+            except Exception as error:  # noqa: BLE001 - a turn never ends in silence
+                log.error("turn for %s in %s failed: %s", self.incoming.ts, session_id,
+                          type(error).__name__, exc_info=error)
+                self._sink.fail(say.MODEL_FAILED)
+                self._conversation.release(self.incoming)
+        for earlier in folded:
+            if isinstance(earlier, SlackAnswer):
+                earlier.answered_together()
+        if folded:
+            log.info("answered %d follow-ups of %s in one turn", len(folded) + 1, session_id)
+
+    def answered_together(self) -> None:
+        """Answered by a later message's answer: this claim is done too."""
+        try:
+            self._conversation.finish(self.incoming)
+        except StoreUnavailable as error:
+            log.warning("could not mark %s done: %s", self.incoming.ts, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -516,3 +517,20 @@ def test_msg_too_long_on_the_final_update_posts_the_rest_with_the_feedback(
     last_post = fake_slack.calls_to("chat.postMessage")[-1]
     assert last_post.params["blocks"] == [{"type": "markdown", "text": f"Rest.\n\n_{NOTE}_"}, *FEEDBACK]
     assert shown(fake_slack) == ["Shown. ", f"Rest.\n\n_{NOTE}_"]
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "posted and edited"])
+def test_broadcasts_the_model_writes_never_ping(fake_slack: FakeSlack, make_sink, streaming) -> None:
+    if not streaming:
+        fake_slack.refuse_streaming()
+    sink = make_sink(buffer_chars=3)
+    for piece in ["Hi <", "!cha", "nnel> and <!here|here>, <!subteam^S1|@ops>, @every", "one."]:
+        sink.write(piece)
+    sink.finish()
+    shown_text = "".join(shown(fake_slack))
+    for ping in ("<!channel>", "<!here", "<!subteam", "@everyone"):
+        assert ping not in shown_text
+    sent = json.dumps([call.params for call in fake_slack.calls], ensure_ascii=False)
+    assert "<!" not in sent and "@everyone" not in sent
+    assert shown_text.replace("\u200b", "") == "Hi <!channel> and <!here|here>, <!subteam^S1|@ops>, @everyone."
+    assert sink.text == "Hi <!channel> and <!here|here>, <!subteam^S1|@ops>, @everyone."  # stored as written
