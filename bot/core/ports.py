@@ -58,6 +58,11 @@ class MessageStore(Protocol):
         the answer was refused (the question was deleted, or its thread forgotten)."""
         ...
 
+    def release(self, session_id: str, key: str) -> None:
+        """Give up an IN_PROGRESS claim at once (the turn failed before any answer), so the next
+        delivery of the message takes it over instead of waiting out the takeover time."""
+        ...
+
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:

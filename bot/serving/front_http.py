@@ -8,10 +8,10 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.serving.envelope import payload_of
 from bot.serving.route import worker_for
 from bot.serving.workers import Job, WorkerPool
 
@@ -21,21 +21,6 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def payload_of(body: bytes, content_type: str) -> dict[str, Any] | None:
-    """The request's JSON payload (interactivity sends it form-encoded), or None if it has none."""
-    try:
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            fields = parse_qs(body.decode("utf-8"))
-            if "payload" not in fields:
-                return {"type": "slash_command"} if "command" in fields else None
-            loaded = json.loads(fields["payload"][0])
-        else:
-            loaded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
 
 
 def create_front_app(pool: WorkerPool, *, signing_secret: str) -> WSGIApp:

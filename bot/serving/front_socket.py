@@ -12,6 +12,7 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot.serving.envelope import is_well_formed
 from bot.serving.route import worker_for
 from bot.serving.workers import Job, WorkerPool
 
@@ -37,6 +38,9 @@ def create_front_client(
         nonlocal arrivals
         socket.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
         if request.type not in FORWARDED_TYPES or not isinstance(request.payload, dict):
+            return
+        if request.type == "events_api" and not is_well_formed(request.payload):
+            log.warning("dropped a malformed %s envelope", request.type)
             return
         arrivals += 1
         payload: dict[str, Any] = request.payload

@@ -81,6 +81,14 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 
 def team_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    """The workspace the bot was installed in, as Bolt reads it: in Slack Connect channels the
+    envelope's `team_id` can be the sender's organisation, which would split one thread into
+    two sessions; `authorizations[0].team_id` is the same whoever writes."""
+    authorizations = body.get("authorizations")
+    if isinstance(authorizations, list) and authorizations:
+        team = text_of(mapping_of(authorizations[0]).get("team_id"))
+        if team:
+            return team
     return text_of(body.get("team_id")) or text_of(event.get("team"))
 
 

@@ -265,3 +265,26 @@ def _escape(line: str) -> str:
     head = quote.group(0) if quote else ""
     body = line[len(head):].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return head + body
+
+
+# What would ping a whole channel or a user group if the model wrote it (or a prompt-injected
+# thread made it): `<!channel>`, `<!here>`, `<!everyone>`, `<!subteam^…>`, and @channel-style
+# words. A zero-width space after the first character keeps the text readable and inert.
+_BROADCASTS = ("<!", "@channel", "@here", "@everyone")
+_INERT = "\u200b"
+
+
+def neutralize_broadcasts(text: str) -> str:
+    for pattern in _BROADCASTS:
+        text = text.replace(pattern, pattern[0] + _INERT + pattern[1:])
+    return text
+
+
+def broadcast_prefix_at_end(text: str) -> int:
+    """How many trailing characters could start a broadcast the next piece completes."""
+    longest = 0
+    for pattern in _BROADCASTS:
+        for size in range(1, len(pattern)):
+            if size > longest and text.endswith(pattern[:size]):
+                longest = size
+    return longest

@@ -28,10 +28,12 @@ from bot import messages as say
 from bot.slack.client import Refused, SlackCaller
 from bot.slack.formatting import (
     Cut,
+    broadcast_prefix_at_end,
     feedback_blocks,
     find_cut,
     last_paragraph_break,
     markdown_blocks,
+    neutralize_broadcasts,
     open_fence,
     split_markdown,
     to_mrkdwn,
@@ -102,6 +104,7 @@ class SlackReplySink:
         self._pacing = pacing or SlackPacing()
         self._parts: list[str] = []
         self._pending = ""
+        self._held = ""
         self._current: _Message | None = None
         self._ts_list: list[str] = []
         self._may_stream = True
@@ -144,11 +147,37 @@ class SlackReplySink:
             self._log.warning("ignored text written to a finished answer in %s", self._channel)
             return
         self._parts.append(text)
-        self._pending += text
+        self._add_pending(text)
         if not self._gave_up and self._is_time_to_send():
             self._safely(lambda: self._send_pending(final=False))
 
+    def _add_pending(self, text: str) -> None:
+        """What Slack is sent never pings a channel: a broadcast split across two pieces is held
+        back until the next piece shows whether it completes one."""
+        held = self._held + text
+        keep = broadcast_prefix_at_end(held)
+        self._pending += neutralize_broadcasts(held[: len(held) - keep])
+        self._held = held[len(held) - keep :]
+
+    def _release_held(self) -> None:
+        self._pending += neutralize_broadcasts(self._held)
+        self._held = ""
+
+    def tell_privately(self, user_id: str, message: str) -> None:
+        """One line only `user_id` sees (a refusal); posted in the thread if Slack will not."""
+        self._finished = True
+        try:
+            self._slack.call_quietly(
+                self._client.chat_postEphemeral, channel=self._channel, user=user_id,
+                thread_ts=self._thread_ts, text=message, metadata=notice_metadata(),
+            )
+            if self._status_shown:
+                self._clear_status()
+        except Refused:
+            self.fail(message)
+
     def finish(self, *, note: str = "") -> str:
+        self._release_held()
         if not self._finished:
             self._finished = True
             if not self._gave_up:
@@ -156,6 +185,7 @@ class SlackReplySink:
         return self._ts_list[0] if self._ts_list else ""
 
     def fail(self, message: str) -> None:
+        self._release_held()
         self._finished = True
         if not self._gave_up:
             self._safely(lambda: self._send_pending(final=True))

@@ -186,6 +186,20 @@ class DynamoDBMessageStore:
             return True
         return False
 
+    def release(self, session_id: str, key: str) -> None:
+        with dynamodb_errors(self.table_name, "release"):
+            try:
+                self.client.update_item(
+                    TableName=self.table_name, Key=key_of(session_id, key),
+                    UpdateExpression="SET ClaimedAt = :long_ago",
+                    ConditionExpression="ClaimStatus = :taken",
+                    ExpressionAttributeValues={":long_ago": {"N": "0"},
+                                               ":taken": {"S": IN_PROGRESS}},
+                )
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise  # else it is done (never undone) or gone
+
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:

@@ -177,6 +177,13 @@ class SQLiteMessageStore:
             )
         return True
 
+    def release(self, session_id: str, key: str) -> None:
+        with self.db.transaction("release") as connection:
+            connection.execute(
+                "UPDATE messages SET claimed_at = 0 WHERE session_id = ? AND message_key = ? "
+                "AND claim_status = ?", (session_id, key, IN_PROGRESS),
+            )
+
     def recent(
         self, session_id: str, *, token_budget: int, before_key: str | None = None
     ) -> RecentHistory:

@@ -7,6 +7,7 @@ WAL mode and a busy timeout let several processes share the file.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,11 @@ class SQLiteDatabase:
     def __init__(self, path: str | Path, schema: str) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Threads are private: only the bot's own user may read the file (and SQLite gives
+            # its -wal and -shm files the same mode).
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
         self._lock = threading.RLock()
         with self._errors("open"):
             self._connection = sqlite3.connect(
