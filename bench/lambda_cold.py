@@ -39,14 +39,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.store.table import create_table  # noqa: E402
-from tests.deploy.fake_aws import (  # noqa: E402
+from tests.e2e.aws_lambda.fake_aws import (  # noqa: E402
     ACCESS_KEY_ID,
     SECRET_ACCESS_KEY,
     FakeLambda,
     FakeSecretsManager,
     Invocation,
 )
-from tests.deploy.lambda_events import FUNCTION_ARN, FUNCTION_NAME, function_url_event  # noqa: E402
+from tests.e2e.aws_lambda.lambda_events import FUNCTION_ARN, FUNCTION_NAME, function_url_event  # noqa: E402
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
 from tests.fakes.signing import app_mention, event_callback  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402

@@ -5,7 +5,7 @@ Why not boto3 here: measured on the bench machine, importing boto3 takes 0.32-0.
 building a Lambda and a Secrets Manager client another 0.33-0.36 s, against 0.05 s for the
 standard-library modules below plus 0.05 s for a TLS context: boto3 alone would be more than
 the whole cold ack. The lazy invocation still uses boto3 for DynamoDB and Bedrock.
-tests/deploy checks these signatures against botocore's signer.
+tests/e2e/aws_lambda checks these signatures against botocore's signer.
 """
 
 from __future__ import annotations
