@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, message_content=settings.log_message_content)
         return _dispatch(args, settings)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)

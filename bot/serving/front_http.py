@@ -42,9 +42,12 @@ def create_front_app(pool: WorkerPool, *, signing_secret: str) -> WSGIApp:
         content_type = environ.get("CONTENT_TYPE", "")
         headers["content-type"] = content_type
         if not verifier.is_valid_request(body, headers):
+            log.info("Invalid request signature detected (timestamp: %s): refused with 401",
+                     headers.get("x-slack-request-timestamp", "none"))
             return _reply(start_response, "401 Unauthorized", b"")
         payload = payload_of(body, content_type)
         if payload is None:
+            log.info("a signed request that is no Slack payload: refused with 400")
             return _reply(start_response, "400 Bad Request", b"")
         if payload.get("type") == "url_verification":
             challenge = json.dumps({"challenge": payload.get("challenge", "")}).encode()
