@@ -116,11 +116,12 @@ class _InTreeSocketMode(SocketModeBotProcess, _InTree):
 
 
 def start_bot(root: Path, transport: str, env: dict[str, str], *, log_path: Path,
-              socket_server: SocketServer) -> BotProcess:
+              socket_server: SocketServer | None = None) -> BotProcess:
     """The bot of the tree at `root`, serving HTTP or connected to `socket_server` (the fake
     Slack must answer apps.connections.open with `socket_server.url`)."""
     bot: _InTree
     if transport == "socket":
+        assert socket_server is not None, "Socket Mode needs the benchmark's socket server"
         bot = _InTreeSocketMode(env, connections=socket_server.connections, log_path=log_path)
     else:
         bot = _InTree(env, log_path=log_path)

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     allowed_channel_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     allowed_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     reply_without_mention_in_threads: bool = True
+    rate_limit_per_minute: int = Field(default=0, ge=0)
     loading_messages: Annotated[tuple[str, ...], NoDecode] = ()
     assistant_greeting: str = "Hi! I'm Claude. Ask me anything, I remember this whole thread."
     suggested_prompts: Annotated[tuple[str, ...], NoDecode] = (
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
     # HTTP / concurrency
     port: int = Field(default=3000, ge=1, le=65535)
     worker_threads: int = Field(default=128, ge=1)
+    # SIGTERM: answers still streaming after this long stop with a note (orchestrators kill at 30 s).
+    shutdown_grace_seconds: float = Field(default=20, ge=0)
     # One process acknowledges, these answer (0: one process does both). Default: one per CPU.
     worker_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0)
     stream_buffer_chars: int = Field(default=400, ge=1)

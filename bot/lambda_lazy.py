@@ -33,6 +33,7 @@ from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.lazy_listener import LazyListenerRunner
 
 from bot.config import ConfigError, Settings
+from bot.core.conversation import Conversation
 from bot.lambda_ack import LAZY_EVENT_KEY, LAZY_EVENT_VERSION, slack_signature
 from bot.lambda_env import LambdaEnvironment, SlackCredentials
 from bot.logs import setup_logging
@@ -40,6 +41,9 @@ from bot.slack.app import create_app
 from bot.wiring import build_dependencies
 
 log = logging.getLogger(__name__)
+
+# Time kept back from the function's timeout to close a cut answer (Slack calls, the store).
+LAMBDA_CLOSING_SECONDS = 5.0
 
 
 class LazyInvocationRefused(Exception):
@@ -107,7 +111,14 @@ def answer(
             f"lazy invocation {age:.0f} s after its ack, over LAMBDA_MAX_EVENT_AGE_SECONDS "
             f"({environment.max_event_age_seconds} s); the question was not answered"
         )
-    app, runner = ready_app(credentials)
+    app, runner, conversation = ready_app(credentials)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        # An answer still streaming when the function is about to time out ends with a note
+        # and is stored as shown, instead of being cut off in silence.
+        conversation.finish_answers_by(
+            time.monotonic() + remaining() / 1000 - LAMBDA_CLOSING_SECONDS
+        )
     bolt_request = BoltRequest(
         body=request.body, query=dict(request.query),
         headers=vouched_headers(request, credentials.signing_secret, now=clock()),
@@ -138,15 +149,16 @@ def vouched_headers(
 
 
 @functools.cache
-def ready_app(credentials: SlackCredentials) -> tuple[App, InlineLazyListenerRunner]:
+def ready_app(credentials: SlackCredentials) -> tuple[App, InlineLazyListenerRunner, Conversation]:
     """Built on a container's first lazy invocation and kept for its life (Lambda keeps module
     state between invocations): the clients and auth.test are paid once per container."""
     settings = load_lambda_settings(credentials)
-    setup_logging(settings.log_level)
-    app = create_app(build_dependencies(settings), process_before_response=True)
+    setup_logging(settings.log_level, message_content=settings.log_message_content)
+    deps = build_dependencies(settings)
+    app = create_app(deps, process_before_response=True)
     runner = InlineLazyListenerRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
-    return app, runner
+    return app, runner, deps.conversation
 
 
 def load_lambda_settings(credentials: SlackCredentials) -> Settings:

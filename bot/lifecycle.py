@@ -6,16 +6,22 @@ import gc
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.slack.executor import ListenerExecutor
 
+if TYPE_CHECKING:
+    from bot.core.conversation import Conversation
+
 log = logging.getLogger(__name__)
 
-# Orchestrators wait 30 s after SIGTERM before SIGKILL (Kubernetes, ECS, Heroku); stop first.
-SHUTDOWN_GRACE_SECONDS = 25.0
+# Orchestrators wait 30 s after SIGTERM before SIGKILL (Kubernetes, ECS, Heroku). Answers get
+# SHUTDOWN_GRACE_SECONDS to finish; one still streaming then ends with a note, which takes
+# this long at most (the Slack calls that close it).
+CLOSING_SECONDS = 5.0
 
 
 def freeze_startup_objects() -> None:
@@ -64,10 +70,16 @@ def connect_until_terminated(handler: Any, finish: Callable[[], bool]) -> bool:
     return _finishing(finish)
 
 
-def answers_of(executor: ListenerExecutor, *, grace_seconds: float = SHUTDOWN_GRACE_SECONDS
-               ) -> Callable[[], bool]:
-    """How one process finishes: its listener pool, idle within the grace period."""
-    return lambda: executor.wait_idle(grace_seconds)
+def finish_answers(
+    conversation: Conversation, executor: ListenerExecutor, *, grace_seconds: float
+) -> bool:
+    """Let the answers in progress finish for `grace_seconds`, then cut the rest short (each
+    keeps what was shown and ends with a note); True if none had to be cut."""
+    conversation.finish_answers_by(time.monotonic() + grace_seconds)
+    if executor.wait_idle(grace_seconds):
+        return True
+    executor.wait_idle(CLOSING_SECONDS)
+    return False
 
 
 def _finishing(finish: Callable[[], bool]) -> bool:

@@ -44,6 +44,13 @@ ANSWER_NOT_SAVED = "_(I couldn't save this answer to my memory; I may not rememb
 EMPTY_MESSAGE = "Hi! What can I help you with? Write your question after mentioning me."
 FILES_ONLY = "I can only read text for now. Please paste the part you want me to look at."
 NOT_ALLOWED = "Sorry, I'm not enabled for you or this conversation."
+SLOW_DOWN = (
+    "You're sending me messages faster than I can answer them. I'll keep reading, and answer "
+    "again in a minute."
+)
+INTERRUPTED = (
+    "_(I was restarted before I could finish this answer. Ask me again and I'll carry on.)_"
+)
 THREAD_UNREAD = (
     "I couldn't read the earlier messages of this thread this time; "
     "I'll try again with your next message."
@@ -58,6 +65,7 @@ def context_note(messages_seen: int) -> str:
 NOTICES = (
     MODEL_BUSY, MODEL_ACCESS, MODEL_NOT_FOUND, MODEL_TOO_LONG, MODEL_FAILED, STORE_DOWN,
     ANSWER_NOT_SAVED, EMPTY_MESSAGE, FILES_ONLY, NOT_ALLOWED, THREAD_UNREAD, CANNOT_READ_THREAD,
+    INTERRUPTED, SLOW_DOWN,
 )
 _CONTEXT_NOTE = re.compile(re.escape(context_note(0)).replace("0", r"\d+"))
 

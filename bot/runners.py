@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Settings
 from bot.lifecycle import (
-    SHUTDOWN_GRACE_SECONDS,
-    answers_of,
     connect_until_terminated,
+    finish_answers,
     freeze_startup_objects,
     serve_until_terminated,
 )
@@ -34,7 +33,7 @@ def run_http(settings: Settings) -> int:
         from bot.serving.front_http import create_front_app
         from bot.serving.workers import WorkerPool
 
-        pool = WorkerPool(settings.worker_processes, grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        pool = WorkerPool(settings.worker_processes, grace_seconds=settings.shutdown_grace_seconds)
         pool.start()
         server = make_server(create_front_app(
             pool, signing_secret=settings.secret("slack_signing_secret") or ""
@@ -43,9 +42,13 @@ def run_http(settings: Settings) -> int:
     else:
         from bot.slack.app import create_app
 
-        app = create_app(ready_dependencies(settings))
+        deps = ready_dependencies(settings)
+        app = create_app(deps)
         server = make_server(create_wsgi_app(app), port=settings.port)
-        finish = answers_of(_listener_pool(app))
+
+        def finish() -> bool:
+            return finish_answers(deps.conversation, _listener_pool(app),
+                                  grace_seconds=settings.shutdown_grace_seconds)
     freeze_startup_objects()
     log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
     serve_until_terminated(server, finish)
@@ -59,7 +62,7 @@ def run_socket_mode(settings: Settings) -> int:
         from bot.serving.front_socket import create_front_client
         from bot.serving.workers import WorkerPool
 
-        pool = WorkerPool(settings.worker_processes, grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        pool = WorkerPool(settings.worker_processes, grace_seconds=settings.shutdown_grace_seconds)
         pool.start()
         handler = create_front_client(pool, app_token=settings.secret("slack_app_token") or "",
                                       api_url=settings.slack_api_url)
@@ -69,11 +72,15 @@ def run_socket_mode(settings: Settings) -> int:
 
         from bot.slack.app import create_app
 
-        app = create_app(ready_dependencies(settings))
+        deps = ready_dependencies(settings)
+        app = create_app(deps)
         handler = SocketModeHandler(
             app, settings.secret("slack_app_token"), concurrency=SOCKET_MODE_DISPATCH_THREADS
         )
-        finish = answers_of(_listener_pool(app))
+
+        def finish() -> bool:
+            return finish_answers(deps.conversation, _listener_pool(app),
+                                  grace_seconds=settings.shutdown_grace_seconds)
     freeze_startup_objects()
     log.info("Socket Mode: connecting to Slack")
     connect_until_terminated(handler, finish)

@@ -44,6 +44,14 @@ class ModelFailurePolicy(Protocol):
     def should_retry(self, error: BaseException, *, stream_started: bool) -> bool: ...
 
 
+class AnswerInterrupted(Exception):
+    """The process is stopping: the answer ends with what was shown so far."""
+
+    def __init__(self, shown: str) -> None:
+        super().__init__("the answer was cut short")
+        self.shown = shown
+
+
 class ThreadUnreadable(Exception):
     """The thread's earlier messages could not be read (its source failed or refused)."""
 
@@ -88,6 +96,7 @@ class Conversation:
         # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
         self._log_prompts = log_prompts
         self._queue = SessionQueue()
+        self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
         self._unsaved: dict[str, list[StoredMessage]] = {}
         self._unsaved_lock = threading.Lock()
@@ -95,6 +104,11 @@ class Conversation:
     @property
     def store(self) -> MessageStore:
         return self._store
+
+    def finish_answers_by(self, deadline: float) -> None:
+        """Answers still streaming at `deadline` (time.monotonic) stop there, keeping what was
+        shown: the process is about to stop (SIGTERM's grace, a Lambda's remaining time)."""
+        self._deadline = deadline
 
     def reserve_turn(self, session_id: str, ts: str) -> int:
         """Take the message's place in its thread's queue as soon as it arrives (see serial.py)."""
@@ -149,6 +163,15 @@ class Conversation:
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
             text = self._stream_answer(prompt.messages, sink)
+        except AnswerInterrupted as cut:
+            # Stopping (SIGTERM, a Lambda deadline): keep what was shown and say so; the part
+            # stored is what the person saw, marked as such.
+            log.warning("answer for %s cut short: the process is stopping", session_id)
+            sink.fail(say.INTERRUPTED)
+            partial = StoredMessage.answer(question_ts=message.ts, text=cut.shown,
+                                           metadata={"status": "interrupted"})
+            self._save(session_id, partial)
+            return
         except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
             log.error(
                 "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
@@ -275,7 +298,11 @@ class Conversation:
                     if piece:
                         parts.append(piece)
                         sink.write(piece)
+                    if self._deadline is not None and time.monotonic() >= self._deadline:
+                        raise AnswerInterrupted("".join(parts))
                 return "".join(parts)
+            except AnswerInterrupted:
+                raise
             except Exception as error:
                 if parts or attempt == self._stream_attempts:
                     raise

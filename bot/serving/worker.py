@@ -24,16 +24,17 @@ def run_worker(index: int, jobs: Any, status: Any, grace_seconds: float) -> None
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from bot.config import ConfigError, load_settings
     from bot.core.ports import StoreUnavailable
-    from bot.lifecycle import freeze_startup_objects
+    from bot.lifecycle import finish_answers, freeze_startup_objects
     from bot.logs import setup_logging
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, message_content=settings.log_message_content)
     try:
         from bot.slack.app import create_app
         from bot.wiring import ready_dependencies
 
-        app = create_app(ready_dependencies(settings))
+        deps = ready_dependencies(settings)
+        app = create_app(deps)
     except (ConfigError, StoreUnavailable) as error:
         status.put(("failed", index, str(error)))
         return
@@ -41,8 +42,8 @@ def run_worker(index: int, jobs: Any, status: Any, grace_seconds: float) -> None
     status.put(("ready", index, ""))
     _serve(app, jobs)
     executor = cast(ListenerExecutor, app.listener_runner.listener_executor)  # create_app's
-    if not executor.wait_idle(grace_seconds):
-        log.warning("worker %d stopped with answers still in progress", index)
+    if not finish_answers(deps.conversation, executor, grace_seconds=grace_seconds):
+        log.warning("worker %d cut answers short to stop", index)
 
 
 def _serve(app: Any, jobs: Any) -> None:

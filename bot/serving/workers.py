@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import ConfigError
+from bot.lifecycle import CLOSING_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class WorkerPool:
         self._stopping.set()
         for jobs in self._jobs:
             jobs.put(None)
-        deadline = time.monotonic() + self._grace + 5
+        deadline = time.monotonic() + self._grace + CLOSING_SECONDS + 5
         finished = True
         for process in self._processes:
             if process is None:

@@ -65,6 +65,7 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             loading_messages=settings.loading_messages,
             stream_buffer_chars=settings.stream_buffer_chars,
             update_interval_seconds=settings.update_interval_seconds,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
         ),
         user_names=UserNames(client),
     )

@@ -41,6 +41,7 @@ class TurnPolicy:
     loading_messages: tuple[str, ...]
     stream_buffer_chars: int
     update_interval_seconds: float
+    rate_limit_per_minute: int
     # Shared by every answer of the app: Slack's rate limits count per app, not per message.
     pacing: SlackPacing = field(default_factory=SlackPacing)
 

@@ -33,6 +33,9 @@ class SlackMessage:
     # The author's name as the event carries it (`user_profile`, on messages people post), so
     # the name needs no users.info call; empty when the event has none.
     user_name: str = ""
+    # The author's own workspace, which a stream's recipient_team_id names: in Slack Connect
+    # channels it is not the installation's (`team_id`).
+    user_team: str = ""
 
     @property
     def is_in_thread(self) -> bool:
@@ -81,15 +84,30 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 
 def team_of(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
-    """The workspace the bot was installed in, as Bolt reads it: in Slack Connect channels the
-    envelope's `team_id` can be the sender's organisation, which would split one thread into
-    two sessions; `authorizations[0].team_id` is the same whoever writes."""
+    """The installation the event was delivered to, as Bolt reads it: in Slack Connect and
+    Enterprise Grid channels the envelope's `team_id` can be the sender's workspace, which would
+    split one thread into two sessions; `authorizations[0]` is the same whoever writes (its
+    enterprise for an organisation-wide install, whose channel ids are unique in the org)."""
     authorizations = body.get("authorizations")
     if isinstance(authorizations, list) and authorizations:
-        team = text_of(mapping_of(authorizations[0]).get("team_id"))
+        installation = mapping_of(authorizations[0])
+        key = "enterprise_id" if installation.get("is_enterprise_install") is True else "team_id"
+        team = text_of(installation.get(key))
         if team:
             return team
     return text_of(body.get("team_id")) or text_of(event.get("team"))
+
+
+def team_of_interaction(body: Mapping[str, Any]) -> str:
+    """The installation a shortcut or button payload was delivered to: `team` is the workspace of
+    the app that posted the message, whoever clicks (`user.team_id` is the clicker's, which
+    differs in Slack Connect); an organisation-wide install is keyed by its enterprise."""
+    if body.get("is_enterprise_install") is True:
+        enterprise = text_of(mapping_of(body.get("enterprise")).get("id"))
+        if enterprise:
+            return enterprise
+    return text_of(mapping_of(body.get("team")).get("id")) or text_of(
+        mapping_of(body.get("user")).get("team_id"))
 
 
 def parse_message(body: Mapping[str, Any]) -> SlackMessage | None:
@@ -117,6 +135,7 @@ def parse_message(body: Mapping[str, Any]) -> SlackMessage | None:
         has_files=bool(event.get("files")),
         event_type=text_of(event.get("type")),
         user_name=_profile_name(event.get("user_profile")),
+        user_team=text_of(event.get("user_team")) or text_of(event.get("team")),
     )
 
 

@@ -30,10 +30,11 @@ from bot.slack.events import (
     parse_message,
 )
 from bot.slack.payload import mapping_of
+from bot.slack.rate import PersonalRateLimit
 from bot.slack.reply import SlackReplySink
 from bot.slack.text import decode_slack_text, mentions_user
 from bot.slack.timing import TurnClock, timed_turn, turn_clock
-from bot.slack.users import UserNames
+from bot.slack.users import LOOKUPS_PER_MESSAGE, UserNames
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class SlackTurns:
         self._conversation = conversation
         self._policy = policy
         self._names = user_names
+        self._rate = PersonalRateLimit(policy.rate_limit_per_minute)
         self._told_store_down: TTLCache[tuple[str, str], bool] = TTLCache(
             maxsize=10_000, ttl=3600
         )
@@ -129,7 +131,15 @@ class SlackTurns:
         if decision.action is Action.IGNORE:
             log.debug("ignored %s in %s: %s", message.ts, message.channel_id, decision.reason)
             return None
-        sink = self._sink(client, session, user_id=message.user_id)
+        slow_down = False
+        if decision.action is Action.ANSWER:
+            admitted, slow_down = self._rate.admit(message.user_id)
+            if not admitted:
+                log.info("%s is over RATE_LIMIT_PER_MINUTE: %s remembered, not answered",
+                         message.user_id, message.ts)
+                decision = Decision(Action.REMEMBER, "over the rate limit")
+        sink = self._sink(client, session, user_id=message.user_id,
+                          user_team=message.user_team or session.team_id)
         if decision.action is Action.ANSWER:
             # The status goes up before the claim, a DynamoDB write that queues when many
             # events arrive at once: the status is what the person is waiting to see.
@@ -139,6 +149,8 @@ class SlackTurns:
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
             return None
+        if slow_down:
+            sink.tell_privately(incoming.user_id, say.SLOW_DOWN)
         if decision.action is Action.REFUSE:
             log.info("refused %s in %s: %s", incoming.user_id, session.id, decision.reason)
             sink.tell_privately(incoming.user_id, say.NOT_ALLOWED)
@@ -158,7 +170,7 @@ class SlackTurns:
         return IncomingMessage(
             session=session, ts=message.ts, user_id=message.user_id,
             text=decode_slack_text(message.text, bot_user_id=bot_user_id,
-                                   name_of=self._names.name_of),
+                                   name_of=self._names.with_lookups_up_to(LOOKUPS_PER_MESSAGE)),
             user_name=self._names.name_of(message.user_id),
         )
 
@@ -224,7 +236,7 @@ class SlackTurns:
             return False
 
     def summarize(
-        self, session: SessionKey, *, user_id: str, request_ts: str,
+        self, session: SessionKey, *, user_id: str, user_team: str, request_ts: str,
         client: WebClient, bot_user_id: str,
     ) -> bool:
         """Post a summary of the thread into it, reading the thread first if the bot was never
@@ -232,7 +244,7 @@ class SlackTurns:
         alternating and a follow-up like "shorter, please" knows what it refers to. False when
         there is nothing the bot can read (not in the channel, or an empty thread).
         """
-        sink = self._sink(client, session, user_id=user_id)
+        sink = self._sink(client, session, user_id=user_id, user_team=user_team)
         if not self._policy.allows(channel_id=session.channel_id, user_id=user_id):
             log.info("refused a summary for %s in %s: not in the allowlists",
                      user_id, session.channel_id)
@@ -269,12 +281,13 @@ class SlackTurns:
         except ThreadUnreadable:
             return False
 
-    def _sink(self, client: WebClient, session: SessionKey, *, user_id: str) -> SlackReplySink:
+    def _sink(self, client: WebClient, session: SessionKey, *, user_id: str,
+              user_team: str) -> SlackReplySink:
         return SlackReplySink(
             client,
             channel=session.channel_id,
             thread_ts=session.thread_ts,
-            recipient_team_id=session.team_id,
+            recipient_team_id=user_team,
             recipient_user_id=user_id,
             # Empty LOADING_MESSAGES means the built-in ones; one entry shows just that line.
             loading_messages=self._policy.loading_messages or say.LOADING_MESSAGES,

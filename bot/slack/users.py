@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from cachetools import TTLCache
 from slack_sdk import WebClient
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 MAX_NAMES = 10_000
 # People rename themselves now and then; a day-old name is fine, a name from last year is not.
 NAME_TTL_SECONDS = 86_400
+LOOKUPS_PER_MESSAGE = 20
 
 
 class UserNames:
@@ -33,6 +35,23 @@ class UserNames:
         if name:
             self.remember(user_id, name)
         return name or user_id
+
+    def with_lookups_up_to(self, most: int) -> Callable[[str], str]:
+        """`name_of` that asks Slack about `most` people at the most (a message with thousands
+        of mentions would make thousands of calls); the rest are shown as their ids."""
+        asked: set[str] = set()
+
+        def name_of(user_id: str) -> str:
+            with self._lock:
+                cached = self._names.get(user_id)
+            if cached is not None:
+                return cached
+            if user_id not in asked and len(asked) >= most:
+                return user_id
+            asked.add(user_id)
+            return self.name_of(user_id)
+
+        return name_of
 
     def remember(self, user_id: str, name: str) -> None:
         """A name the event itself carried: fresher than a cached users.info answer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -223,3 +224,16 @@ def test_a_failed_read_of_the_thread_is_tried_again_and_the_turn_still_answers(s
     assert thread.reads == [("200.000001", ""), ("200.000001", "")]
     assert [m.text for m in store.all(SESSION.id)][:3] == ["earlier words", "first", "one"]
     assert "earlier words" in " ".join(m.text for m in chat_model.prompts[1])
+
+
+def test_an_answer_past_the_stopping_deadline_keeps_what_was_shown(store):
+    chat = conversation(store, model("Hello there, this answer goes on and on."))
+    chat.finish_answers_by(time.monotonic())  # the process is stopping now
+    sink = RecordingSink()
+    chat.answer(ask("hi", "200.000001"), sink)
+
+    shown = sink.written
+    assert shown and shown != "Hello there, this answer goes on and on."
+    assert sink.events[-1] == ("fail", say.INTERRUPTED)
+    question, answer = store.all(SESSION.id)
+    assert (answer.text, answer.metadata) == (shown, {"status": "interrupted"})

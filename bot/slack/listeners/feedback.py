@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.core.records import SessionKey
+from bot.slack.events import team_of_interaction
 from bot.slack.formatting import FEEDBACK_ACTION_ID
 from bot.slack.payload import mapping_of, text_of
 
@@ -36,7 +37,7 @@ def parse_feedback(body: Mapping[str, Any]) -> AnswerFeedback | None:
     actions = body.get("actions")
     action = mapping_of(actions[0]) if isinstance(actions, list) and actions else {}
     user = mapping_of(body.get("user"))
-    team_id = text_of(mapping_of(body.get("team")).get("id")) or text_of(user.get("team_id"))
+    team_id = team_of_interaction(body)
     channel_id = text_of(container.get("channel_id")) or text_of(mapping_of(body.get("channel")).get("id"))
     message_ts = text_of(container.get("message_ts")) or text_of(message.get("ts"))
     # An answer always sits in a thread; its thread_ts is the session's.

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot import messages as say
 from bot.core.records import SessionKey, synthetic_ts
+from bot.slack.events import team_of_interaction
 from bot.slack.listeners.acks import ack_at_once
 from bot.slack.payload import mapping_of, text_of
 from bot.slack.turns import SlackTurns
@@ -25,6 +26,7 @@ SUMMARIZE_CALLBACK_ID = "summarize_thread"  # manifest.yml: features.shortcuts
 class SummaryRequest:
     session: SessionKey
     user_id: str
+    user_team: str  # the asker's workspace: a summary is streamed to them
     request_ts: str
 
 
@@ -34,7 +36,7 @@ def parse_summary_request(body: Mapping[str, Any]) -> SummaryRequest | None:
     it starts). The action's ts orders the request after everything already in the thread."""
     message = mapping_of(body.get("message"))
     user = mapping_of(body.get("user"))
-    team_id = text_of(mapping_of(body.get("team")).get("id")) or text_of(user.get("team_id"))
+    team_id = team_of_interaction(body)
     channel_id = text_of(mapping_of(body.get("channel")).get("id"))
     message_ts = text_of(body.get("message_ts")) or text_of(message.get("ts"))
     thread_ts = text_of(message.get("thread_ts")) or message_ts
@@ -44,6 +46,7 @@ def parse_summary_request(body: Mapping[str, Any]) -> SummaryRequest | None:
     return SummaryRequest(
         session=SessionKey(team_id, channel_id, thread_ts),
         user_id=user_id,
+        user_team=text_of(user.get("team_id")) or team_id,
         request_ts=text_of(body.get("action_ts")) or synthetic_ts(),
     )
 
@@ -57,7 +60,8 @@ def register(app: App, turns: SlackTurns) -> None:
             log.warning("summarize_thread shortcut without a channel, message or user; ignored")
             return
         summarized = turns.summarize(
-            request.session, user_id=request.user_id, request_ts=request.request_ts,
+            request.session, user_id=request.user_id, user_team=request.user_team,
+            request_ts=request.request_ts,
             client=client, bot_user_id=context.bot_user_id or "",
         )
         if not summarized:

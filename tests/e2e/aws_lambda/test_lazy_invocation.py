@@ -15,8 +15,10 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot import lambda_handler
+from bot import messages as say
 from bot.lambda_ack import LAZY_EVENT_KEY
 from bot.lambda_lazy import InlineLazyListenerRunner, LazyInvocationRefused
+from bot.store.dynamodb import DynamoDBMessageStore
 from tests.e2e.aws_lambda.lambda_events import LambdaContext, function_url_event
 from tests.fakes.signing import app_mention, compute_signature, event_callback
 from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET
@@ -24,7 +26,7 @@ from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET
 pytestmark = pytest.mark.usefixtures("lambda_environment")
 
 CHANNEL = "C0DELAYED"
-MAX_AGE = 240  # LAMBDA_MAX_EVENT_AGE_SECONDS in tests/deploy/conftest.py
+MAX_AGE = 240  # LAMBDA_MAX_EVENT_AGE_SECONDS in tests/e2e/aws_lambda/conftest.py
 
 
 def queued_lazy_invocation(fake_lambda, ts: str, text: str, *, signed_seconds_ago: int = 0) -> dict:
@@ -107,3 +109,26 @@ def test_a_failing_lazy_listener_is_kept_not_just_logged(fake_slack):
     assert str(failure) == "DynamoDB and Slack both gone"
     assert len(answered) == 2  # the other lazy listener still ran
     assert runner.take_failures() == []
+
+
+def test_an_answer_that_would_outlive_the_function_keeps_what_was_shown_and_says_so(
+    fake_lambda, fake_slack, fake_bedrock, dynamodb_client, table_name
+):
+    # The function has 7 s left when the answer starts: it is closed 5 s before the deadline.
+    fake_bedrock.reply = "word " * 400  # about 20 s at the rate below
+    fake_bedrock.chunk_chars, fake_bedrock.tokens_per_second = 5, 20
+    payload = queued_lazy_invocation(fake_lambda, "1700000104.000100", "write a lot")
+    context = LambdaContext()
+    context.get_remaining_time_in_millis = lambda: 7_000  # type: ignore[method-assign]
+
+    started = time.monotonic()
+    assert lambda_handler.handler(payload, context)["statusCode"] == 200
+    assert time.monotonic() - started < 6
+    (shown,) = fake_slack.thread_texts(CHANNEL, "1700000104.000100")
+    assert shown.startswith("word word") and shown.endswith(say.INTERRUPTED)
+    (closed,) = fake_slack.calls_to("chat.stopStream")
+    assert closed.ok
+    answer = DynamoDBMessageStore(dynamodb_client, table_name, ttl_seconds=0).all(
+        f"T1:{CHANNEL}:1700000104.000100")[-1]
+    assert answer.role == "ai" and answer.metadata == {"status": "interrupted"}
+    assert answer.text and answer.text in shown and say.INTERRUPTED not in answer.text

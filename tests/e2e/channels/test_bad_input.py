@@ -8,6 +8,8 @@ nothing but the question and answer of a real question.
 
 from __future__ import annotations
 
+import http.client
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,11 +20,12 @@ import pytest
 from bot import messages as say
 from bot.config import Settings
 from bot.core.records import StoredMessage
+from bot.serving.envelope import MAX_BODY_BYTES
 from bot.store.table import create_table
 from tests.e2e.conftest import chat_calls, is_claim, is_message, scan_table
 from tests.fakes._clock import next_ts
 from tests.fakes.bedrock import FakeBedrock
-from tests.fakes.signing import event_callback, message
+from tests.fakes.signing import event_callback, message, post_signed
 from tests.fakes.slack_api import FakeSlack
 from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET, BotServer
 from tests.support.events import BOT, CHANNEL, sample_event
@@ -265,3 +268,57 @@ def test_the_table_has_at_least_thirty_cases():
 def test_a_url_verification_challenge_is_answered(bot):
     status, body = bot.post({"token": "t", "challenge": "c-123", "type": "url_verification"})
     assert status == 200 and "c-123" in body
+
+
+# Signed requests of the wrong shape: refused with 400 (or 413, too large), never a 500, and
+# nothing reaches Slack, the model or the table.
+MALFORMED: dict[str, tuple[bytes, str, int]] = {
+    "event null": (b'{"type": "event_callback", "event": null}', "application/json", 400),
+    "event a list": (b'{"type": "event_callback", "event": [1, 2]}', "application/json", 400),
+    "event a string": (b'{"type": "event_callback", "event": "hi"}', "application/json", 400),
+    "event without a type": (b'{"type": "event_callback", "event": {"text": "hi"}}',
+                             "application/json", 400),
+    "envelope without a type": (b'{"event": {"type": "app_mention"}}', "application/json", 400),
+    "a type that is a number": (b'{"type": 7}', "application/json", 400),
+    "a JSON list": (b"[1, 2, 3]", "application/json", 400),
+    "JSON null": (b"null", "application/json", 400),
+    "not JSON": (b"{this is not json", "application/json", 400),
+    "a form without a payload": (b"foo=bar", "application/x-www-form-urlencoded", 400),
+    "a form payload that is not JSON": (b"payload=%7Bnope", "application/x-www-form-urlencoded", 400),
+}
+
+
+def refused_before_the_body(url: str, length: int) -> int:
+    """The status the bot answers a request announcing `length` bytes, none of them sent."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.putrequest("POST", parts.path)
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(length))
+    connection.endheaders()
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_a_signed_request_of_the_wrong_shape_gets_a_4xx_and_touches_nothing(
+    name, bot, fake_slack, fake_bedrock, table_items
+):
+    body, content_type, expected = MALFORMED[name]
+    before = len(fake_slack.calls)
+    status, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET,
+                            content_type=content_type)
+    bot.drain()
+    assert status == expected
+    assert len(fake_slack.calls) == before and fake_bedrock.requests == []
+    assert table_items() == ([], [])
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(bot):
+    assert refused_before_the_body(f"{bot.url}/slack/events", 64 * 2**20) == 413
+    assert refused_before_the_body(f"{bot.url}/slack/events", MAX_BODY_BYTES + 1) == 413
+
+
+def test_the_bad_input_corpus_has_at_least_fifty_cases():
+    assert len(CASES) + len(MALFORMED) + 2 >= 50

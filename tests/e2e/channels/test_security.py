@@ -213,3 +213,30 @@ def test_two_workspaces_with_the_same_channel_and_ts_never_share_history(bot, fa
     for team, word, other in (("T1", "alpha", "bravo"), ("T2", "bravo", "alpha")):
         stored = " ".join(m.text for m in bot.deps.store.all(f"{team}:{channel}:{ts}"))
         assert word in stored and other not in stored
+
+
+def test_one_person_flooding_many_threads_is_slowed_down_and_nothing_is_lost(
+    start_bot, fake_slack, fake_bedrock, table_items
+):
+    bot = start_bot(rate_limit_per_minute=2)
+    events = [mention(f"question {n}") for n in range(4)]
+    for event in events:
+        bot.post(event)
+        bot.drain()
+
+    assert len(fake_bedrock.requests) == 2
+    answered = [e for e in events if fake_slack.thread_texts(CHANNEL, ts_of(e))]
+    assert len(answered) == 2
+    assert [m["text"] for m in fake_slack.ephemeral_messages] == [say.SLOW_DOWN]  # said once
+    messages, _ = table_items()
+    assert sorted(m["Text"]["S"] for m in messages if m["Role"]["S"] == "human") == [
+        f"question {n}" for n in range(4)]
+
+
+def test_thousands_of_mentions_cost_a_few_name_lookups(bot, fake_slack, fake_bedrock):
+    crowd = " ".join(f"<@U{n:05d}>" for n in range(2000))
+    bot.post(mention(f"ping {crowd}"))
+    bot.drain()
+    assert len(fake_slack.calls_to("users.info")) <= 21  # the author, and 20 of the crowd
+    sent = fake_bedrock.all_text_sent()
+    assert "@User U00000" in sent and "@U01999" in sent

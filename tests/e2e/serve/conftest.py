@@ -33,12 +33,13 @@ def replica_env(
 @pytest.fixture
 def start_replicas(
     replica_env: dict[str, str], tmp_path: Path
-) -> Iterator[Callable[[int], list[BotProcess]]]:
+) -> Iterator[Callable[..., list[BotProcess]]]:
     """`start_replicas(n)`: n bot processes started side by side (each logs to tmp_path)."""
     started: list[BotProcess] = []
 
-    def start(count: int) -> list[BotProcess]:
-        replicas = [BotProcess(replica_env, log_path=tmp_path / f"replica-{len(started) + i}.log")
+    def start(count: int, **env: str) -> list[BotProcess]:
+        replicas = [BotProcess({**replica_env, **env},
+                               log_path=tmp_path / f"replica-{len(started) + i}.log")
                     for i in range(count)]
         started.extend(replicas)
         with ThreadPoolExecutor(max_workers=count) as pool:

@@ -59,3 +59,4 @@ def test_table_create_is_safe_to_run_twice(dynamodb_local, dynamodb_client):
     billing = dynamodb_client.describe_table(TableName="created-by-cli")["Table"]["BillingModeSummary"]
     assert billing["BillingMode"] == "PAY_PER_REQUEST"
     assert run_bot("table", "check", **env).returncode == 0
+

@@ -110,3 +110,21 @@ def test_a_thread_the_bot_cannot_read_is_explained_only_to_the_asker(bot, fake_s
     assert response_url.posted == [
         {"text": say.CANNOT_READ_THREAD, "response_type": "ephemeral", "replace_original": False},
     ]
+
+
+def test_a_guest_from_another_organisation_summarizes_the_same_session(bot, fake_slack, fake_bedrock):
+    # Slack Connect: `team` is the workspace of the app that posted, `user.team_id` the clicker's.
+    fake_bedrock.reply = lambda body: f"reply #{len(body['messages'])}"
+    bot.post(mention(THREAD, "Let's pick a name: Aurora?"))
+    bot.drain()
+    payload = message_shortcut(callback_id=SUMMARIZE_CALLBACK_ID, channel=CHANNEL, user="W_GUEST",
+                               message_ts=THREAD, thread_ts=THREAD, message_text="any")
+    payload["user"]["team_id"] = "T_GUEST"
+    assert interact(bot, payload) == (200, "")
+    bot.drain()
+
+    assert "Aurora" in fake_bedrock.all_text_sent(fake_bedrock.requests[1])
+    assert fake_slack.calls_to("conversations.replies") == []  # memory, not a backfill
+    start = fake_slack.calls_to("chat.startStream")[-1].params
+    assert (start["recipient_user_id"], start["recipient_team_id"]) == ("W_GUEST", "T_GUEST")
+    assert len(bot.deps.store.all(f"T1:{CHANNEL}:{THREAD}")) == 4
