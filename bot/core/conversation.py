@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage
 
 from bot import messages as say
 from bot.core.ports import ClaimState, MessageStore, ReplySink, StoreUnavailable
-from bot.core.prompt import Prompt, build_prompt
+from bot.core.prompt import WINDOW_START, Prompt, build_prompt, previous_window_start
 from bot.core.records import (
     ANSWER_SLOT,
     BACKFILL_DONE,
@@ -75,6 +75,7 @@ class Conversation:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
+        mark_cache: Callable[[Prompt], list[BaseMessage]] | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -87,6 +88,8 @@ class Conversation:
         self._sleep = sleep
         # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
         self._log_prompts = log_prompts
+        # The provider's prompt-cache markers, added right before the model call (bot.model.cache).
+        self._mark_cache = mark_cache
         self._queue = SessionQueue()
         # Answers that were posted while the store was down, written at the thread's next turn.
         self._unsaved: dict[str, list[StoredMessage]] = {}
@@ -148,7 +151,8 @@ class Conversation:
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
-            text = self._stream_answer(prompt.messages, sink)
+            messages = self._mark_cache(prompt) if self._mark_cache else prompt.messages
+            text = self._stream_answer(messages, sink)
         except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
             log.error(
                 "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
@@ -160,7 +164,10 @@ class Conversation:
         if prompt.history_left_out > 0 and say.context_note(prompt.history_used) not in notes:
             notes.append(say.context_note(prompt.history_used))
         reply_ts = sink.finish(note=" ".join(notes))
-        answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
+        answer = StoredMessage.answer(
+            question_ts=message.ts, text=text, posted_ts=reply_ts,
+            metadata={WINDOW_START: prompt.window_start} if prompt.window_start else None,
+        )
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
 
@@ -225,6 +232,7 @@ class Conversation:
             history=history.messages,
             message=message,
             token_budget=self._token_budget,
+            window_start=previous_window_start(history.messages),
         )
         if history.has_older:
             notes.append(say.context_note(prompt.history_used))

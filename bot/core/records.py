@@ -94,8 +94,11 @@ class StoredMessage:
         return cls(sort_key(ts), "human", text, author_id, author_name, ts)
 
     @classmethod
-    def answer(cls, *, question_ts: str, text: str, posted_ts: str = "") -> StoredMessage:
-        return cls(sort_key(question_ts, ANSWER_SLOT), "ai", text, slack_ts=posted_ts)
+    def answer(
+        cls, *, question_ts: str, text: str, posted_ts: str = "", metadata: dict[str, str] | None = None
+    ) -> StoredMessage:
+        return cls(sort_key(question_ts, ANSWER_SLOT), "ai", text, slack_ts=posted_ts,
+                   metadata=metadata or {})
 
 
 BACKFILL_PENDING = "pending"
