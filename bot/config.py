@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     model_max_attempts: int = Field(default=4, ge=1)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     context_token_budget: int = Field(default=24000, ge=200)
+    # None: on for models known to cache prompts (bot.model.cache).
+    prompt_cache: bool | None = None
+    prompt_cache_ttl: Literal["5m", "1h"] = "5m"
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     openai_api_key: SecretStr | None = None

@@ -77,6 +77,7 @@ def build_store(settings: Settings) -> MessageStore:
 
 
 def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None) -> Dependencies:
+    from bot.model.cache import build_cache_marker
     from bot.model.factory import build_chat_model
 
     store = build_store(settings)
@@ -89,6 +90,7 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         failure_policy=FriendlyModelFailures(),
         stream_attempts=settings.model_max_attempts,
         log_prompts=settings.log_message_content,
+        mark_cache=build_cache_marker(settings),
     )
     return Dependencies(settings, store, chat_model, conversation)
 

@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage
 
 from bot import messages as say
 from bot.core.ports import ClaimState, MessageStore, ReplySink, StoreUnavailable
-from bot.core.prompt import Prompt, build_prompt
+from bot.core.prompt import WINDOW_START, Prompt, build_prompt, previous_window_start
 from bot.core.records import (
     ANSWER_SLOT,
     BACKFILL_DONE,
@@ -83,6 +83,7 @@ class Conversation:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
+        mark_cache: Callable[[Prompt], list[BaseMessage]] | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -95,6 +96,8 @@ class Conversation:
         self._sleep = sleep
         # Message text reaches the logs only when the operator asked for it (LOG_MESSAGE_CONTENT).
         self._log_prompts = log_prompts
+        # The provider's prompt-cache markers, added right before the model call (bot.model.cache).
+        self._mark_cache = mark_cache
         self._queue = SessionQueue()
         self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
@@ -162,14 +165,16 @@ class Conversation:
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
-            text = self._stream_answer(prompt.messages, sink)
+            messages = self._mark_cache(prompt) if self._mark_cache else prompt.messages
+            text = self._stream_answer(messages, sink)
         except AnswerInterrupted as cut:
             # Stopping (SIGTERM, a Lambda deadline): keep what was shown and say so; the part
             # stored is what the person saw, marked as such.
             log.warning("answer for %s cut short: the process is stopping", session_id)
             sink.fail(say.INTERRUPTED)
             partial = StoredMessage.answer(question_ts=message.ts, text=cut.shown,
-                                           metadata={"status": "interrupted"})
+                                           metadata={"status": "interrupted",
+                                                     **_window_of(prompt)})
             self._save(session_id, partial)
             return
         except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
@@ -183,7 +188,10 @@ class Conversation:
         if prompt.history_left_out > 0 and say.context_note(prompt.history_used) not in notes:
             notes.append(say.context_note(prompt.history_used))
         reply_ts = sink.finish(note=" ".join(notes))
-        answer = StoredMessage.answer(question_ts=message.ts, text=text, posted_ts=reply_ts)
+        answer = StoredMessage.answer(
+            question_ts=message.ts, text=text, posted_ts=reply_ts,
+            metadata=_window_of(prompt) or None,
+        )
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
 
@@ -248,6 +256,7 @@ class Conversation:
             history=history.messages,
             message=message,
             token_budget=self._token_budget,
+            window_start=previous_window_start(history.messages),
         )
         if history.has_older:
             notes.append(say.context_note(prompt.history_used))
@@ -343,6 +352,10 @@ class Conversation:
             self._unsaved.pop(session_id, None)
         log.info("stored %d answer(s) of %s that were posted during a store outage",
                  len(unsaved), session_id)
+
+
+def _window_of(prompt: Prompt) -> dict[str, str]:
+    return {WINDOW_START: prompt.window_start} if prompt.window_start else {}
 
 
 def _as_json(prompt: list[BaseMessage]) -> str:

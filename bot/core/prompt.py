@@ -10,11 +10,10 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
-    trim_messages,
 )
 
 from bot.core.records import IncomingMessage, StoredMessage
-from bot.core.tokens import count_tokens
+from bot.core.tokens import count_tokens, estimate_tokens
 
 
 def has_several_humans(history: Sequence[StoredMessage], message: IncomingMessage) -> bool:
@@ -63,11 +62,29 @@ def make_roles_alternate(turns: Sequence[BaseMessage]) -> list[BaseMessage]:
     return merged
 
 
+# An answer's metadata: the key of the oldest history message its prompt held, where the
+# next turn's window starts while it still fits.
+WINDOW_START = "window"
+
+
 @dataclass(frozen=True)
 class Prompt:
     messages: list[BaseMessage]
     history_used: int
     history_left_out: int
+    # Indexes of `messages` where the prefix that the next turn sends again ends: the system
+    # prompt, and the last message that is history only. A prompt cache may be marked there.
+    prefix_ends: tuple[int, ...] = ()
+    # The key of the first history message sent ("": none).
+    window_start: str = ""
+
+
+def previous_window_start(history: Sequence[StoredMessage]) -> str:
+    """Where the window of the newest answer in `history` started ("": unknown)."""
+    for stored in reversed(history):
+        if stored.role == "ai" and WINDOW_START in stored.metadata:
+            return stored.metadata[WINDOW_START]
+    return ""
 
 
 def build_prompt(
@@ -76,30 +93,54 @@ def build_prompt(
     history: Sequence[StoredMessage],
     message: IncomingMessage,
     token_budget: int,
+    window_start: str = "",
 ) -> Prompt:
-    """System prompt + the newest whole history messages that fit the budget + the new message.
+    """System prompt + a window of the newest history that fits the budget + the new message.
 
-    Trimming happens per stored message (LangChain's trim_messages), before merging, so the
+    The window starts at `window_start` (the previous turn's start) for as long as it fits;
+    then it moves forward in one block, leaving a quarter of the history's room free, so that
+    the turns in between send the same prefix and a prompt cache can serve it
+    (docs/prompt-cache.md). Whole stored messages are kept or left out, before merging, so the
     caller can tell the user exactly how many messages of the thread the model saw.
     """
     turns = to_chat_messages(history, message)
     system = SystemMessage(system_prompt)
-    kept = trim_messages(
-        [system, *turns],
-        max_tokens=token_budget,
-        token_counter=count_tokens,
-        strategy="last",
-        include_system=True,
-        start_on="human",
-        allow_partial=False,
-    )
-    if len(kept) <= 1 or kept[-1] is not turns[-1]:
-        # The new message alone does not fit: send it anyway and let the model decide,
-        # rather than silently sending nothing (a TOO_LONG failure is reported to the user).
-        kept = [system, turns[-1]]
-    used = len(kept) - 2
+    question = turns[-1]
+    room = token_budget - count_tokens([system, question])
+    # The new message alone does not fit: it is sent anyway and the model decides, rather
+    # than sending nothing (a TOO_LONG failure is reported to the user).
+    start = len(history)
+    if room > 0:
+        start = _window_start(history, turns[:-1], room=room, previous=window_start)
+    merged = make_roles_alternate([*turns[start:-1], question])
+    # The last merged turn holds the new message; every turn before it is history only.
     return Prompt(
-        messages=[system, *make_roles_alternate(kept[1:])],
-        history_used=used,
-        history_left_out=len(history) - used,
+        messages=[system, *merged],
+        history_used=len(history) - start,
+        history_left_out=start,
+        prefix_ends=(0, len(merged) - 1) if len(merged) > 1 else (0,),
+        window_start=history[start].key if start < len(history) else "",
     )
+
+
+def _window_start(
+    history: Sequence[StoredMessage], turns: Sequence[BaseMessage], *, room: int, previous: str
+) -> int:
+    """The index of the first history message to send: where the previous window started
+    while the rest fits `room`; else the first person's message after which the rest fits
+    three quarters of it."""
+    costs = [estimate_tokens(turn.text) for turn in turns]
+    # The previous start is out of view when the store's read stopped short of it.
+    if not previous or not history or history[0].key <= previous:
+        start = next((i for i, m in enumerate(history) if m.key >= previous), len(history))
+        start = next((i for i in range(start, len(history)) if history[i].role == "human"),
+                     len(history))
+        if sum(costs[start:]) <= room:
+            return start
+    rest = sum(costs)
+    target = room - room // 4
+    for index, stored in enumerate(history):
+        if rest <= target and stored.role == "human":
+            return index
+        rest -= costs[index]
+    return len(history)

@@ -11,10 +11,17 @@ and failures after the stream started are event-stream messages with `:message-t
         bedrock.reply = "Hello!"
         assert model.invoke("Hi").content == "Hello!"
         assert "Hi" in bedrock.all_text_sent()
+
+Prompt caching is accounted as Bedrock does for Claude: a `cachePoint` block caches the prefix
+before it (once it holds `cache_minimum_tokens`), for 5 minutes or its `ttl`, renewed on each
+hit; a later request reads the longest cached prefix ending at one of its message boundaries
+before its last cache point, and writes the rest up to that point. Usage then reports
+`cacheReadInputTokens` and `cacheWriteInputTokens`, and `inputTokens` only the tokens neither.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -133,15 +140,79 @@ def validation_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-def usage_for(body: dict[str, Any], reply: str) -> dict[str, int]:
+def usage_for(
+    body: dict[str, Any], reply: str, *, cache_read: int = 0, cache_write: int = 0
+) -> dict[str, int]:
     sent = sum(len(json.dumps(m)) for m in body.get("messages", []))
     sent += sum(len(b.get("text", "")) for b in body.get("system", []))
     input_tokens, output_tokens = sent // 4 + 1, len(reply) // 4 + 1
-    return {
-        "inputTokens": input_tokens,
+    usage = {
+        "inputTokens": max(1, input_tokens - cache_read - cache_write),
         "outputTokens": output_tokens,
         "totalTokens": input_tokens + output_tokens,
     }
+    if has_cache_points(body):
+        usage |= {"cacheReadInputTokens": cache_read, "cacheWriteInputTokens": cache_write}
+    return usage
+
+
+def is_cache_point(block: dict[str, Any]) -> bool:
+    return "cachePoint" in block
+
+
+def has_cache_points(body: dict[str, Any]) -> bool:
+    blocks = [*body.get("system", []), *(b for m in body.get("messages", []) for b in m["content"])]
+    return any(is_cache_point(b) for b in blocks)
+
+
+def without_cache_points(body: dict[str, Any]) -> dict[str, Any]:
+    """The request as the model reads it: cache points are markers, not content."""
+    return {
+        "system": [b for b in body.get("system", []) if not is_cache_point(b)],
+        "messages": [{**m, "content": [b for b in m["content"] if not is_cache_point(b)]}
+                     for m in body.get("messages", [])],
+    }
+
+
+@dataclass(frozen=True)
+class _Prefix:
+    """The request's content up to a point (cache points left out): a digest, and its tokens."""
+
+    digest: str
+    tokens: int
+
+
+def cache_layout(body: dict[str, Any]) -> tuple[list[tuple[_Prefix, str]], list[_Prefix]]:
+    """The prefix before each cache point with its ttl, and the prefixes a lookup may match
+    (after the system prompt and after each message), in one pass over the request."""
+    running, size = hashlib.sha256(), 0
+    points: list[tuple[_Prefix, str]] = []
+    ends: list[_Prefix] = []
+
+    def feed(value: Any) -> None:
+        nonlocal size
+        data = json.dumps(value, sort_keys=True).encode()
+        running.update(data)
+        size += len(data)
+
+    def here() -> _Prefix:
+        return _Prefix(running.copy().hexdigest(), size // 4)
+
+    for block in body.get("system", []):
+        if is_cache_point(block):
+            points.append((here(), block["cachePoint"].get("ttl", "5m")))
+        else:
+            feed(block)
+    ends.append(here())
+    for message in body.get("messages", []):
+        feed(message.get("role"))
+        for block in message["content"]:
+            if is_cache_point(block):
+                points.append((here(), block["cachePoint"].get("ttl", "5m")))
+            else:
+                feed(block)
+        ends.append(here())
+    return points, ends
 
 
 class _BedrockHandler(QuietHandler):
@@ -196,6 +267,7 @@ class _BedrockHandler(QuietHandler):
             self.send_error_json(400, "ValidationException", problem)
             return
         reply = fake.reply_for(request.body)
+        self.cache_read, self.cache_write = fake._account_cache(request.body)
         if request.streaming:
             self.stream(request, reply, fault)
         else:
@@ -206,7 +278,7 @@ class _BedrockHandler(QuietHandler):
         answer = {
             "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
             "stopReason": "end_turn",
-            "usage": usage_for(request.body, reply),
+            "usage": self.usage(request, reply),
             "metrics": {"latencyMs": int((time.monotonic() - started) * 1000) + 1},
         }
         self.send_bytes(200, json.dumps(answer).encode(), self.common_headers("application/json"))
@@ -242,11 +314,17 @@ class _BedrockHandler(QuietHandler):
             metadata = {
                 "metrics": {"latencyMs": int((time.monotonic() - started) * 1000) + 1},
                 "p": "abcdef",
-                "usage": usage_for(request.body, reply),
+                "usage": self.usage(request, reply),
             }
             self.write_chunk(encode_event("metadata", metadata))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def usage(self, request: BedrockRequest, reply: str) -> dict[str, int]:
+        usage = usage_for(request.body, reply, cache_read=self.cache_read, cache_write=self.cache_write)
+        with self.owner._lock:
+            self.owner.usages.append(usage)
+        return usage
 
     def write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -285,6 +363,11 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         self.validate = validate
         self.in_flight = 0
         self.max_in_flight = 0
+        # Claude Sonnet's minimum cacheable prefix; a point before it caches nothing.
+        self.cache_minimum_tokens = 1024
+        self.clock = time.monotonic
+        self._cache: dict[str, float] = {}  # prefix digest -> when it expires
+        self.usages: list[dict[str, int]] = []  # what each answer reported, in order
 
     handler_class = _BedrockHandler
     fault_kinds = FAULT_KINDS
@@ -309,6 +392,29 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         super().reset()
         with self._lock:
             self.max_in_flight = self.in_flight
+            self._cache.clear()
+            self.usages.clear()
+
+    def _account_cache(self, body: dict[str, Any]) -> tuple[int, int]:
+        """(tokens read from the cache, tokens written to it) for this request."""
+        points, ends = cache_layout(body)
+        if not points:
+            return 0, 0
+        last = points[-1][0]
+        now = self.clock()
+        with self._lock:
+            hits = [p for p in [*ends, last]
+                    if p.tokens <= last.tokens and self._cache.get(p.digest, 0) > now]
+            read = max(hits, key=lambda p: p.tokens, default=None)
+            if read is not None:
+                self._cache[read.digest] = max(self._cache[read.digest], now + 300)
+            for prefix, ttl in points:
+                if prefix.tokens >= self.cache_minimum_tokens:
+                    self._cache[prefix.digest] = now + (3600 if ttl == "1h" else 300)
+        read_tokens = read.tokens if read is not None else 0
+        if last.tokens < self.cache_minimum_tokens:
+            return read_tokens, 0
+        return read_tokens, last.tokens - read_tokens
 
     # --- behaviour -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 from langchain_aws import ChatBedrockConverse
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -332,6 +333,32 @@ def test_invoke_returns_the_reply_and_records_the_request(
     ]
     assert "You are a test bot." in bedrock.all_text_sent()
     assert "capital of France" in bedrock.all_text_sent(request)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_cache_points_are_accounted_as_bedrock_does(
+    bedrock: FakeBedrock, model: ChatBedrockConverse, streaming: bool
+) -> None:
+    point = {"cachePoint": {"type": "default"}}
+    system = SystemMessage([{"type": "text", "text": "You are a test bot."}, point])
+    long_turn = HumanMessage([{"type": "text", "text": "x" * 8000}, point])
+
+    def usage(*messages: BaseMessage) -> dict[str, Any]:
+        if streaming:
+            list(model.stream(list(messages)))
+        else:
+            model.invoke(list(messages))
+        return bedrock.usages[-1]
+
+    small = usage(system, HumanMessage("Hi"))  # a prefix under the minimum: nothing cached
+    first = usage(system, long_turn, AIMessage("ok"), HumanMessage("and?"))
+    again = usage(system, long_turn, AIMessage("ok"), HumanMessage("and now?"))
+
+    assert (small["cacheReadInputTokens"], small["cacheWriteInputTokens"]) == (0, 0)
+    assert first["cacheReadInputTokens"] == 0 and first["cacheWriteInputTokens"] > 2000
+    assert again["cacheReadInputTokens"] == first["cacheWriteInputTokens"]
+    assert again["cacheWriteInputTokens"] == 0
+    assert again["inputTokens"] < 100  # only what was not read from the cache
 
 
 def test_stream_delivers_the_reply_in_chunks(bedrock: FakeBedrock, model: ChatBedrockConverse):

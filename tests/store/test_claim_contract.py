@@ -53,6 +53,17 @@ def test_the_claim_stores_the_question_and_the_answer_completes_it(store: Messag
     assert store.all(SESSION)[1].text == "hi!"
 
 
+def test_the_answer_completing_a_claim_is_read_back_with_its_metadata(store: MessageStore) -> None:
+    """The next turn's window starts where the answer's metadata says (bot.core.prompt)."""
+    noted = StoredMessage.answer(question_ts=TS, text="hi!", metadata={"window": KEY})
+    store.claim(SESSION, KEY, message=question())
+    assert store.complete(SESSION, KEY, answer=noted)
+
+    read = store.recent(SESSION, token_budget=100).messages
+    assert read == [question(), noted]
+    assert read[1].metadata == {"window": KEY}
+
+
 def test_a_claim_without_an_answer_is_done_too(store: MessageStore) -> None:
     store.claim(SESSION, KEY, message=question())
     assert store.complete(SESSION, KEY)
