@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
@@ -22,14 +21,6 @@ log = logging.getLogger(__name__)
 # SHUTDOWN_GRACE_SECONDS to finish; one still streaming then ends with a note, which takes
 # this long at most (the Slack calls that close it).
 CLOSING_SECONDS = 5.0
-
-
-def freeze_startup_objects() -> None:
-    """Leave everything loaded at start-up (botocore's service models, LangChain, Bolt) out of
-    every later garbage collection: a full collection under a 100-thread burst otherwise walks
-    those objects while holding the interpreter lock (gc.freeze, docs/scaling.md)."""
-    gc.collect()
-    gc.freeze()
 
 
 def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:

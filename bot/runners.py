@@ -9,7 +9,6 @@ from bot.config import Settings
 from bot.lifecycle import (
     connect_until_terminated,
     finish_answers,
-    freeze_startup_objects,
     serve_until_terminated,
 )
 from bot.slack.executor import ListenerExecutor
@@ -49,7 +48,6 @@ def run_http(settings: Settings) -> int:
         def finish() -> bool:
             return finish_answers(deps.conversation, _listener_pool(app),
                                   grace_seconds=settings.shutdown_grace_seconds)
-    freeze_startup_objects()
     log.info("HTTP mode: POST /slack/events, GET /healthz on port %s", settings.port)
     serve_until_terminated(server, finish)
     return 0
@@ -81,7 +79,6 @@ def run_socket_mode(settings: Settings) -> int:
         def finish() -> bool:
             return finish_answers(deps.conversation, _listener_pool(app),
                                   grace_seconds=settings.shutdown_grace_seconds)
-    freeze_startup_objects()
     log.info("Socket Mode: connecting to Slack")
     connect_until_terminated(handler, finish)
     return 0

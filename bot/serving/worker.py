@@ -24,7 +24,7 @@ def run_worker(index: int, jobs: Any, status: Any, grace_seconds: float) -> None
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from bot.config import ConfigError, load_settings
     from bot.core.ports import StoreUnavailable
-    from bot.lifecycle import finish_answers, freeze_startup_objects
+    from bot.lifecycle import finish_answers
     from bot.logs import setup_logging
 
     settings = load_settings()
@@ -38,7 +38,6 @@ def run_worker(index: int, jobs: Any, status: Any, grace_seconds: float) -> None
     except (ConfigError, StoreUnavailable) as error:
         status.put(("failed", index, str(error)))
         return
-    freeze_startup_objects()
     status.put(("ready", index, ""))
     _serve(app, jobs)
     executor = cast(ListenerExecutor, app.listener_runner.listener_executor)  # create_app's
