@@ -1,6 +1,6 @@
 """Load benchmark: our bot next to a fixed baseline commit, 1 to 100 simultaneous conversations.
 
-    .venv/bin/python bench/load.py                  # about 11 minutes on 2 busy cores
+    .venv/bin/python bench/load.py                  # about 20 minutes on 2 busy cores
     .venv/bin/python bench/load.py --quick          # about 4: 1 and 100 threads, HTTP only
     .venv/bin/python bench/load.py --threads 1,10 --shape harsh --transport http
     .venv/bin/python bench/load.py --baseline-commit HEAD~1 --threads 100
