@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,23 +91,8 @@ def prepare_tables(trees: Sequence[Tree], env: dict[str, str], *, threads: Seque
 class _InTree(BotProcess):
     """`python -m bot` run from `root`, so it imports that tree's `bot` and reads its `.env`."""
 
-    root: Path = ROOT
-
-    def start(self, timeout: float = 90) -> BotProcess:
-        output = open(self._log_path, "wb") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot", self.command], cwd=self.root,
-            env={**self._env, **tree_env(self.root)},
-            stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"bot process exited with {self._process.returncode}")
-            if self.is_ready():
-                return self
-            time.sleep(0.1)
-        raise RuntimeError("bot process did not become healthy")
+    def _process_env(self) -> dict[str, str]:
+        return {**self._env, **tree_env(self.root)}
 
 
 class _InTreeSocketMode(SocketModeBotProcess, _InTree):

@@ -27,6 +27,7 @@ class BotProcess:
     """`env` holds the bot's settings as environment variables (names from the README)."""
 
     command = "serve"
+    root: Path = ROOT  # the tree whose `bot` is run
 
     def __init__(self, env: dict[str, str], *, log_path: Path | None = None) -> None:
         self.port = free_port()
@@ -46,7 +47,7 @@ class BotProcess:
     def start(self, timeout: float = 90) -> BotProcess:
         output = open(self._log_path, "wb") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot", self.command], cwd=ROOT, env=self._env,
+            [sys.executable, "-m", "bot", self.command], cwd=self.root, env=self._process_env(),
             stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
@@ -57,6 +58,9 @@ class BotProcess:
                 return self
             time.sleep(0.1)
         raise RuntimeError("bot process did not become healthy")
+
+    def _process_env(self) -> dict[str, str]:
+        return self._env
 
     def is_ready(self) -> bool:
         try:
