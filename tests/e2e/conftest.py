@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from tests.fakes._http import FakeHTTPServer, QuietHandler
+from tests.fakes.bedrock import FakeBedrock
 from tests.fakes.signing import app_mention, event_callback, message, post_interaction
 from tests.fakes.slack_api import FakeSlack
 from tests.support.bot_server import SIGNING_SECRET, BotServer
+from tests.support.dynamodb_local import DynamoDBLocal
 
 CHANNEL = "C0CHANNEL"
 DM = "D0DM"
@@ -21,6 +23,22 @@ DM = "D0DM"
 # chat.appendStream calls, and the fallback's single chat.update, are the same on every run.
 STREAM_BUFFER = 400
 NEVER = 1_000.0
+
+
+@pytest.fixture
+def process_env(
+    fake_slack: FakeSlack, fake_bedrock: FakeBedrock, dynamodb_local: DynamoDBLocal, table_name: str
+) -> dict[str, str]:
+    """The settings of a bot run as its own process (`python -m bot serve` or `socket`)."""
+    return {
+        **dynamodb_local.env(),
+        "SLACK_API_URL": fake_slack.url,
+        "DYNAMODB_TABLE": table_name,
+        "BEDROCK_ENDPOINT_URL": fake_bedrock.url,
+        "MODEL_PROVIDER": "bedrock",
+        "SYSTEM_PROMPT": "You are a test bot.",
+        "UPDATE_INTERVAL_SECONDS": "0.05",
+    }
 
 
 def mention(ts: str, text: str, *, user: str = "U_ANA", thread_ts: str | None = None) -> dict:

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.bedrock import FakeBedrock
 from tests.fakes.signing import app_mention, event_callback
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
-from tests.support.dynamodb_local import DynamoDBLocal
 from tests.support.socket_mode_bot import APP_TOKEN, SocketModeBotProcess
 
 CHANNEL = "C0SOCKET"
@@ -40,19 +38,9 @@ def bot_log(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def socket_bot(
-    socket_mode: FakeSocketMode, fake_slack: FakeSlack, fake_bedrock: FakeBedrock,
-    dynamodb_local: DynamoDBLocal, table_name: str, bot_log: Path,
+    socket_mode: FakeSocketMode, process_env: dict[str, str], bot_log: Path
 ) -> Iterator[SocketModeBotProcess]:
-    env = {
-        **dynamodb_local.env(),
-        "SLACK_API_URL": fake_slack.url,
-        "DYNAMODB_TABLE": table_name,
-        "BEDROCK_ENDPOINT_URL": fake_bedrock.url,
-        "MODEL_PROVIDER": "bedrock",
-        "SYSTEM_PROMPT": "You are a test bot.",
-        "UPDATE_INTERVAL_SECONDS": "0.05",
-    }
-    bot = SocketModeBotProcess(env, connections=lambda: socket_mode.connections, log_path=bot_log)
+    bot = SocketModeBotProcess(process_env, connections=lambda: socket_mode.connections, log_path=bot_log)
     yield bot.start()
     bot.stop()
 
