@@ -169,10 +169,15 @@ class SlackTurns:
         self._names.remember(message.user_id, message.user_name)
         return IncomingMessage(
             session=session, ts=message.ts, user_id=message.user_id,
-            text=decode_slack_text(message.text, bot_user_id=bot_user_id,
-                                   name_of=self._names.with_lookups_up_to(LOOKUPS_PER_MESSAGE)),
+            text=self._decode(message.text, bot_user_id=bot_user_id),
             user_name=self._names.name_of(message.user_id),
         )
+
+    def _decode(self, text: str, *, bot_user_id: str) -> str:
+        """A person's text as the model reads it; the names of at most LOOKUPS_PER_MESSAGE
+        mentioned people are looked up, the rest shown as ids."""
+        return decode_slack_text(text, bot_user_id=bot_user_id,
+                                 name_of=self._names.with_lookups_up_to(LOOKUPS_PER_MESSAGE))
 
     def _claim(self, incoming: IncomingMessage, decision: Decision, sink: SlackReplySink) -> bool:
         try:
@@ -223,7 +228,7 @@ class SlackTurns:
             return
         if by_bot or change.bot_id:
             return  # the bot's own edits while streaming, and other apps: not a person's words
-        text = decode_slack_text(change.text, bot_user_id=bot_user_id, name_of=self._names.name_of)
+        text = self._decode(change.text, bot_user_id=bot_user_id)
         if self._conversation.apply_edit(session.id, change.ts, text=text,
                                          edited_ts=change.edited_ts):
             log.info("applied an edit of %s in %s", change.ts, session.id)
