@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BEDROCK_MODEL_ID = "us.anthropic.claude-sonnet-4-6"
@@ -68,12 +68,25 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     local_model_path: Path | None = None
+    # Amazon Bedrock Guardrails, applied to every Bedrock request (bot/model/guardrails.py).
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
+    guardrail_trace: Literal["enabled", "disabled", "enabled_full"] = "disabled"
+    guardrail_stream_mode: Literal["sync", "async"] = "sync"
+    guardrail_show_message: bool = False
 
     # Behaviour
     allowed_channel_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     allowed_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     reply_without_mention_in_threads: bool = True
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Per-channel overrides of the model and behaviour settings (bot/profiles.py).
+    channel_profiles_file: Path | None = None
+    # Input plus output tokens one person may use per UTC day (0: no cap); admins are never capped.
+    daily_tokens_per_user: int = Field(default=0, ge=0)
+    admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    # Slack agent sessions: the native Stop button while answering (bot/slack/sessions.py).
+    agent_sessions: bool = True
     loading_messages: Annotated[tuple[str, ...], NoDecode] = ()
     assistant_greeting: str = "Hi! I'm Claude. Ask me anything, I remember this whole thread."
     suggested_prompts: Annotated[tuple[str, ...], NoDecode] = (
@@ -95,14 +108,34 @@ class Settings(BaseSettings):
     update_interval_seconds: float = Field(default=1.0, ge=0)
 
     @field_validator(
-        "allowed_channel_ids", "allowed_user_ids", "loading_messages", "suggested_prompts",
-        mode="before",
+        "allowed_channel_ids", "allowed_user_ids", "admin_user_ids", "loading_messages",
+        "suggested_prompts", mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("guardrail_trace", mode="before")
+    @classmethod
+    def _trace_as_bool(cls, value: object) -> object:
+        if isinstance(value, str):
+            return {"true": "enabled", "false": "disabled"}.get(value.strip().lower(), value)
+        return value
+
+    @model_validator(mode="after")
+    def _guardrail_complete(self) -> Settings:
+        if self.guardrail_id and not self.guardrail_version:
+            raise ConfigError("GUARDRAIL_VERSION is not set: set it to the guardrail's version "
+                              "number (or DRAFT) to use GUARDRAIL_ID")
+        if self.guardrail_version and not self.guardrail_id:
+            raise ConfigError("GUARDRAIL_ID is not set: set it to the guardrail's id or ARN, "
+                              "or unset GUARDRAIL_VERSION")
+        if self.guardrail_id and self.model_provider != "bedrock":
+            raise ConfigError(f"GUARDRAIL_ID works with MODEL_PROVIDER=bedrock only (it is "
+                              f"{self.model_provider}): unset it or use Bedrock")
+        return self
 
     @property
     def resolved_model_id(self) -> str:

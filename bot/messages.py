@@ -51,6 +51,12 @@ SLOW_DOWN = (
 INTERRUPTED = (
     "_(I was restarted before I could finish this answer. Ask me again and I'll carry on.)_"
 )
+# Under an answer the person stopped with Slack's Stop button.
+STOPPED = "Stopped."
+# An answer Bedrock Guardrails blocked (unless GUARDRAIL_SHOW_MESSAGE shows the guardrail's own).
+GUARDRAIL_BLOCKED = (
+    "I can't continue with this answer: it goes against this workspace's content policy."
+)
 THREAD_UNREAD = (
     "I couldn't read the earlier messages of this thread this time; "
     "I'll try again with your next message."
@@ -65,7 +71,7 @@ def context_note(messages_seen: int) -> str:
 NOTICES = (
     MODEL_BUSY, MODEL_ACCESS, MODEL_NOT_FOUND, MODEL_TOO_LONG, MODEL_FAILED, STORE_DOWN,
     ANSWER_NOT_SAVED, EMPTY_MESSAGE, FILES_ONLY, NOT_ALLOWED, THREAD_UNREAD, CANNOT_READ_THREAD,
-    INTERRUPTED, SLOW_DOWN,
+    INTERRUPTED, SLOW_DOWN, STOPPED, GUARDRAIL_BLOCKED,
 )
 _CONTEXT_NOTE = re.compile(re.escape(context_note(0)).replace("0", r"\d+"))
 

@@ -17,6 +17,7 @@ from bot.model.errors import (
     is_retryable,
     was_retried_by_client,
 )
+from bot.profiles import ChannelProfiles
 
 _FAILURE_MESSAGES = {
     ModelFailure.BUSY: say.MODEL_BUSY,
@@ -45,6 +46,7 @@ class Dependencies:
     store: MessageStore
     model: BaseChatModel
     conversation: Conversation
+    profiles: ChannelProfiles
 
 
 def dynamodb_client(settings: Settings) -> Any:
@@ -79,9 +81,13 @@ def build_store(settings: Settings) -> MessageStore:
 def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None) -> Dependencies:
     from bot.model.cache import build_cache_marker
     from bot.model.factory import build_chat_model
+    from bot.model.per_channel import ChannelModels
 
+    # First, so a bad CHANNEL_PROFILES_FILE stops start-up before anything is built.
+    profiles = ChannelProfiles.from_settings(settings)
     store = build_store(settings)
     chat_model = model or build_chat_model(settings)
+    models = ChannelModels(settings, chat_model)
     conversation = Conversation(
         store=store,
         model=chat_model,
@@ -91,8 +97,10 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         stream_attempts=settings.model_max_attempts,
         log_prompts=settings.log_message_content,
         mark_cache=build_cache_marker(settings),
+        profile_for=(lambda session: models.turn_profile(profiles.for_session(session)))
+        if settings.channel_profiles_file else None,
     )
-    return Dependencies(settings, store, chat_model, conversation)
+    return Dependencies(settings, store, chat_model, conversation, profiles)
 
 
 def ready_dependencies(settings: Settings) -> Dependencies:

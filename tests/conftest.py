@@ -76,6 +76,9 @@ def bot_settings(
             model_provider="bedrock",
             system_prompt="You are a test bot.",
             update_interval_seconds=0.05,
+            # Off, so the suites' Slack call sequences stay those of a turn; tests/e2e/channels/
+            # test_stop.py turns agent sessions on.
+            agent_sessions=False,
         )
         values.update(overrides)
         return Settings(_env_file=None, **values)

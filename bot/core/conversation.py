@@ -10,14 +10,24 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 from bot import messages as say
+from bot.core.endings import (
+    BLOCKED,
+    STOPPED,
+    AnswerBlocked,
+    AnswerStopped,
+    StoppableSink,
+    StopSignal,
+)
 from bot.core.ports import ClaimState, MessageStore, ReplySink, StoreUnavailable
+from bot.core.profile import TurnProfile
 from bot.core.prompt import WINDOW_START, Prompt, build_prompt, previous_window_start
 from bot.core.records import (
     ANSWER_SLOT,
@@ -84,6 +94,7 @@ class Conversation:
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
         mark_cache: Callable[[Prompt], list[BaseMessage]] | None = None,
+        profile_for: Callable[[SessionKey], TurnProfile] | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -98,6 +109,8 @@ class Conversation:
         self._log_prompts = log_prompts
         # The provider's prompt-cache markers, added right before the model call (bot.model.cache).
         self._mark_cache = mark_cache
+        # A channel's own prompt, budget and model (CHANNEL_PROFILES_FILE); else the above.
+        self._profile_for = profile_for
         self._queue = SessionQueue()
         self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
@@ -145,6 +158,7 @@ class Conversation:
         self, message: IncomingMessage, sink: ReplySink, *,
         thread: ThreadHistory | None = None,
         on_new_thread: Callable[[IncomingMessage], None] | None = None,
+        stop: StopSignal | None = None,
     ) -> None:
         """Answer one user message in its thread, once it has been claimed (which stored it,
         so a failed answer never loses it); the answer is stored when it is complete, in the
@@ -153,10 +167,12 @@ class Conversation:
         `thread` is where a thread the bot joins part-way is read from, once; a read that
         fails is tried again on the next turn, and this turn answers with what it has.
         `on_new_thread` runs when nothing of the thread was stored before this message.
+        `stop` is set when the person stops the answer: it ends within a piece of the stream.
         """
         sink.show_status()
         session_id = message.session.id
-        prepared = self._prepare(message, thread, on_new_thread)
+        profile = self.profile_of(message.session)
+        prepared = self._prepare(message, thread, on_new_thread, profile)
         if prepared is None:
             sink.fail(say.STORE_DOWN)
             self._complete_quietly(message)
@@ -165,8 +181,28 @@ class Conversation:
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
-            messages = self._mark_cache(prompt) if self._mark_cache else prompt.messages
-            text = self._stream_answer(messages, sink)
+            messages = profile.mark_cache(prompt) if profile.mark_cache else prompt.messages
+            text = self._stream_answer(messages, sink, model=profile.model, stop=stop)
+        except AnswerStopped as stopped:
+            log.info("answer for %s stopped by the person", session_id)
+            shown, reply_ts = stopped.shown, ""
+            if isinstance(sink, StoppableSink):
+                reply_ts, shown = sink.stop(note=say.STOPPED)
+            else:
+                reply_ts = sink.finish(note=say.STOPPED)
+            self._save(session_id, StoredMessage.answer(
+                question_ts=message.ts, text=shown, posted_ts=reply_ts,
+                metadata={"status": STOPPED, **_window_of(prompt)},
+            ))
+            return
+        except AnswerBlocked as blocked:
+            log.warning("answer for %s blocked by the model's guardrail", session_id)
+            sink.fail(blocked.message or say.GUARDRAIL_BLOCKED)
+            self._save(session_id, StoredMessage.answer(
+                question_ts=message.ts, text=blocked.shown,
+                metadata={"status": BLOCKED, **_window_of(prompt)},
+            ))
+            return
         except AnswerInterrupted as cut:
             # Stopping (SIGTERM, a Lambda deadline): keep what was shown and say so; the part
             # stored is what the person saw, marked as such.
@@ -194,6 +230,11 @@ class Conversation:
         )
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
+
+    def profile_of(self, session: SessionKey) -> TurnProfile:
+        if self._profile_for is not None:
+            return self._profile_for(session)
+        return TurnProfile(self._system_prompt, self._token_budget, self._model, self._mark_cache)
 
     def release(self, message: IncomingMessage) -> None:
         """The turn failed in a way nobody planned for: a delivery still to come may answer."""
@@ -229,7 +270,7 @@ class Conversation:
 
     def _prepare(
         self, message: IncomingMessage, thread: ThreadHistory | None,
-        on_new_thread: Callable[[IncomingMessage], None] | None,
+        on_new_thread: Callable[[IncomingMessage], None] | None, profile: TurnProfile,
     ) -> tuple[Prompt, list[str]] | None:
         """Read the history before the question (and the thread, when the bot joins it
         part-way) and build the prompt, with the notes to show under the answer; None when the
@@ -240,30 +281,30 @@ class Conversation:
         notes: list[str] = []
         try:
             self._write_unsaved(session_id)
-            history = self._history(session_id, question.key)
+            history = self._history(session_id, question.key, profile.token_budget)
             is_new = not history.messages and not history.has_older
             if on_new_thread is not None and is_new:
                 on_new_thread(message)
             if thread is not None and _needs_backfill(message, history, is_new=is_new):
                 if not self._backfill(message, history.state, thread):
                     notes.append(say.THREAD_UNREAD)
-                history = self._history(session_id, question.key)
+                history = self._history(session_id, question.key, profile.token_budget)
         except StoreUnavailable as error:
             log.error("store unavailable before answering %s: %s", session_id, error)
             return None
         prompt = build_prompt(
-            system_prompt=self._system_prompt,
+            system_prompt=profile.system_prompt,
             history=history.messages,
             message=message,
-            token_budget=self._token_budget,
+            token_budget=profile.token_budget,
             window_start=previous_window_start(history.messages),
         )
         if history.has_older:
             notes.append(say.context_note(prompt.history_used))
         return prompt, notes
 
-    def _history(self, session_id: str, before_key: str) -> RecentHistory:
-        return self._store.recent(session_id, token_budget=self._token_budget, before_key=before_key)
+    def _history(self, session_id: str, before_key: str, token_budget: int) -> RecentHistory:
+        return self._store.recent(session_id, token_budget=token_budget, before_key=before_key)
 
     def _backfill(self, message: IncomingMessage, state: SessionState, thread: ThreadHistory) -> bool:
         """Store what the thread said before the bot came; False if it could not be read.
@@ -288,7 +329,10 @@ class Conversation:
         self._store.mark_backfill(session.id, state=BACKFILL_DONE, before_ts=before)
         return True
 
-    def _stream_answer(self, prompt: list[BaseMessage], sink: ReplySink) -> str:
+    def _stream_answer(
+        self, prompt: list[BaseMessage], sink: ReplySink, *, model: BaseChatModel,
+        stop: StopSignal | None = None,
+    ) -> str:
         """Stream the model's answer into the sink.
 
         A retryable fault before the first word is tried again here when the SDK client did
@@ -296,21 +340,31 @@ class Conversation:
         before that only if the client gave up without retrying (retrying what it already
         retried would multiply MODEL_MAX_ATTEMPTS). After the first word nothing is retried,
         because the user has already seen part of the answer.
+        A stop ends the stream at its next piece; closing the stream closes the model's
+        connection, so the model stops writing (and billing) too.
         """
         for attempt in range(1, self._stream_attempts + 1):
             parts: list[str] = []
             started = False
             try:
-                for chunk in self._model.stream(prompt):
-                    started = True
-                    piece = chunk.text
-                    if piece:
-                        parts.append(piece)
-                        sink.write(piece)
-                    if self._deadline is not None and time.monotonic() >= self._deadline:
-                        raise AnswerInterrupted("".join(parts))
+                with _closing(model.stream(prompt)) as chunks:
+                    for chunk in chunks:
+                        started = True
+                        if stop is not None and stop.is_set():
+                            raise AnswerStopped("".join(parts))
+                        piece = chunk.text
+                        if piece:
+                            parts.append(piece)
+                            sink.write(piece)
+                        if self._deadline is not None and time.monotonic() >= self._deadline:
+                            raise AnswerInterrupted("".join(parts))
+                if stop is not None and stop.is_set():
+                    raise AnswerStopped("".join(parts))
                 return "".join(parts)
-            except AnswerInterrupted:
+            except (AnswerInterrupted, AnswerStopped):
+                raise
+            except AnswerBlocked as blocked:
+                blocked.shown = "".join(parts)
                 raise
             except Exception as error:
                 if parts or attempt == self._stream_attempts:
@@ -352,6 +406,17 @@ class Conversation:
             self._unsaved.pop(session_id, None)
         log.info("stored %d answer(s) of %s that were posted during a store outage",
                  len(unsaved), session_id)
+
+
+@contextmanager
+def _closing(stream: Iterator[BaseMessageChunk]) -> Iterator[Iterator[BaseMessageChunk]]:
+    """Close the model's stream when the loop over it ends early (its HTTP response with it)."""
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _window_of(prompt: Prompt) -> dict[str, str]:

@@ -20,7 +20,10 @@ from bot.slack.listeners import (
     other_events,
     places,
     shortcuts,
+    stops,
 )
+from bot.slack.sessions import AgentSessions
+from bot.slack.stop import RunningAnswers
 from bot.slack.turns import SlackTurns
 from bot.slack.users import UserNames
 from bot.wiring import Dependencies
@@ -56,6 +59,7 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             "SLACK_BOT_TOKEN was refused by Slack (auth.test failed): set a valid "
             "Bot User OAuth Token (xoxb-...)"
         ) from error
+    running = RunningAnswers()
     turns = SlackTurns(
         conversation=deps.conversation,
         policy=TurnPolicy(
@@ -66,8 +70,11 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             stream_buffer_chars=settings.stream_buffer_chars,
             update_interval_seconds=settings.update_interval_seconds,
             rate_limit_per_minute=settings.rate_limit_per_minute,
+            profiles=deps.profiles if settings.channel_profiles_file else None,
         ),
         user_names=UserNames(client),
+        sessions=AgentSessions(client, enabled=settings.agent_sessions),
+        running=running,
     )
     if not process_before_response:  # on Lambda the turn runs in another invocation
         places.register(app, turns)
@@ -75,8 +82,10 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
     mentions.register(app, turns)
     messages.register(app, turns)
     assistant.register(app, turns, greeting=settings.assistant_greeting,
-                       suggested_prompts=settings.suggested_prompts)
+                       suggested_prompts=settings.suggested_prompts,
+                       profiles=deps.profiles if settings.channel_profiles_file else None)
     feedback.register(app)
     shortcuts.register(app, turns)
+    stops.register(app, running)
     other_events.register(app)
     return app

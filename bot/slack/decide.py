@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.core.records import SessionKey
+from bot.profiles import ChannelProfile, ChannelProfiles
 from bot.slack.events import SlackMessage, ignore_reason
 from bot.slack.pacing import SlackPacing
 from bot.slack.text import says_something
@@ -44,11 +46,27 @@ class TurnPolicy:
     rate_limit_per_minute: int
     # Shared by every answer of the app: Slack's rate limits count per app, not per message.
     pacing: SlackPacing = field(default_factory=SlackPacing)
+    # CHANNEL_PROFILES_FILE: allowed_user_ids and reply_without_mention_in_threads per channel.
+    profiles: ChannelProfiles | None = None
 
-    def allows(self, *, channel_id: str, user_id: str) -> bool:
+    def allows(self, *, channel_id: str, user_id: str, session: SessionKey | None = None) -> bool:
         channel_ok = not self.allowed_channel_ids or channel_id in self.allowed_channel_ids
-        user_ok = not self.allowed_user_ids or user_id in self.allowed_user_ids
+        users = self.allowed_user_ids
+        if self.profiles is not None:
+            users = self._profile(channel_id, session).allowed_user_ids
+        user_ok = not users or user_id in users
         return channel_ok and user_ok
+
+    def replies_without_mention(self, *, channel_id: str, session: SessionKey | None = None) -> bool:
+        if self.profiles is None:
+            return self.reply_without_mention_in_threads
+        return self._profile(channel_id, session).reply_without_mention_in_threads
+
+    def _profile(self, channel_id: str, session: SessionKey | None) -> ChannelProfile:
+        assert self.profiles is not None
+        if session is not None:
+            return self.profiles.for_session(session)
+        return self.profiles.for_channel(channel_id)
 
 
 def decide(
@@ -66,12 +84,14 @@ def decide(
         return Decision(Action.IGNORE, "only mentions")
     if not addressed and not bot_is_in_thread():
         return Decision(Action.IGNORE, "a thread the bot is not part of")
-    if not policy.allows(channel_id=message.channel_id, user_id=message.user_id):
+    session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
+    if not policy.allows(channel_id=message.channel_id, user_id=message.user_id, session=session):
         if addressed:
             return Decision(Action.REFUSE, "not in the allowlists")
         return Decision(Action.IGNORE, "not in the allowlists")
     if not says_something(message.text):
         return Decision(Action.FILES_ONLY if message.has_files else Action.ASK_FOR_TEXT)
-    if not addressed and not policy.reply_without_mention_in_threads:
+    if not addressed and not policy.replies_without_mention(channel_id=message.channel_id,
+                                                            session=session):
         return Decision(Action.REMEMBER)
     return Decision(Action.ANSWER)

@@ -106,6 +106,7 @@ class SlackReplySink:
         self._pending = ""
         self._held = ""
         self._current: _Message | None = None
+        self._sent: list[_Message] = []
         self._ts_list: list[str] = []
         self._may_stream = True
         self._gave_up = False
@@ -183,6 +184,33 @@ class SlackReplySink:
             if not self._gave_up:
                 self._safely(lambda: self._close_answer(_note_markdown(note)))
         return self._ts_list[0] if self._ts_list else ""
+
+    def stop(self, *, note: str) -> tuple[str, str]:
+        """The person stopped the answer (Slack's Stop button): the answer keeps what Slack
+        shows, with `note` after it; what was not sent yet is dropped. Slack has usually
+        stopped the stream itself by now, so a refused stopStream is followed by an edit."""
+        self._pending, self._held = "", ""
+        shown = "".join(message.text for message in self._sent)
+        if not self._finished:
+            self._finished = True
+            if not self._gave_up:
+                self._safely(lambda: self._close_stopped(_note_markdown(note)))
+        return (self._ts_list[0] if self._ts_list else ""), shown
+
+    def _close_stopped(self, note: str) -> None:
+        message = self._current
+        if message is None or message.stream is None:
+            self._close_answer(note)
+            return
+        self._current = None
+        try:
+            self._slack.call_quietly(message.stream.stop, markdown_text=note or None,
+                                     blocks=self._feedback or None)
+        except Refused:
+            # Slack stopped the stream when the person clicked Stop: the message keeps what it
+            # showed, and the note is added to it.
+            message.stream = None
+            self._edit(message, message.text + note, self._feedback)
 
     def fail(self, message: str) -> None:
         self._release_held()
@@ -395,6 +423,7 @@ class SlackReplySink:
 
     def _remember(self, message: _Message) -> None:
         self._current = message
+        self._sent.append(message)
         self._ts_list.append(message.ts)
 
 

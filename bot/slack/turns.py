@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from cachetools import TTLCache
@@ -32,6 +33,8 @@ from bot.slack.events import (
 from bot.slack.payload import mapping_of
 from bot.slack.rate import PersonalRateLimit
 from bot.slack.reply import SlackReplySink
+from bot.slack.sessions import AgentSessions
+from bot.slack.stop import RunningAnswers
 from bot.slack.text import decode_slack_text, mentions_user
 from bot.slack.timing import TurnClock, timed_turn, turn_clock
 from bot.slack.users import LOOKUPS_PER_MESSAGE, UserNames
@@ -74,10 +77,14 @@ class SlackTurns:
         conversation: Conversation,
         policy: TurnPolicy,
         user_names: UserNames,
+        sessions: AgentSessions | None = None,
+        running: RunningAnswers | None = None,
     ) -> None:
         self._conversation = conversation
         self._policy = policy
         self._names = user_names
+        self._sessions = sessions
+        self._running = running or RunningAnswers()
         self._rate = PersonalRateLimit(policy.rate_limit_per_minute)
         self._told_store_down: TTLCache[tuple[str, str], bool] = TTLCache(
             maxsize=10_000, ttl=3600
@@ -161,7 +168,8 @@ class SlackTurns:
         elif decision.action is Action.ANSWER:
             thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
             return SlackAnswer(self._conversation, incoming, sink, thread=thread,
-                               on_new_thread=on_new_session, started=started)
+                               on_new_thread=on_new_session, started=started,
+                               sessions=self._sessions, running=self._running)
         return None
 
     def _read(self, message: SlackMessage, session: SessionKey, *, bot_user_id: str) -> IncomingMessage:
@@ -250,7 +258,8 @@ class SlackTurns:
         there is nothing the bot can read (not in the channel, or an empty thread).
         """
         sink = self._sink(client, session, user_id=user_id, user_team=user_team)
-        if not self._policy.allows(channel_id=session.channel_id, user_id=user_id):
+        if not self._policy.allows(channel_id=session.channel_id, user_id=user_id,
+                                   session=session):
             log.info("refused a summary for %s in %s: not in the allowlists",
                      user_id, session.channel_id)
             sink.tell_privately(user_id, say.NOT_ALLOWED)
@@ -273,7 +282,8 @@ class SlackTurns:
             if not claimed:
                 return None
             return SlackAnswer(self._conversation, request, sink, thread=thread,
-                               started=turn_clock())
+                               started=turn_clock(), sessions=self._sessions,
+                               running=self._running)
 
         readable: list[bool] = []
         self._conversation.in_order(session.id, request_ts, take_in)
@@ -311,6 +321,7 @@ class SlackAnswer:
         self, conversation: Conversation, incoming: IncomingMessage, sink: SlackReplySink, *,
         thread: SlackThread, started: TurnClock,
         on_new_thread: Callable[[IncomingMessage], None] | None = None,
+        sessions: AgentSessions | None = None, running: RunningAnswers | None = None,
     ) -> None:
         self.order = sort_key(incoming.ts)
         self.incoming = incoming
@@ -319,13 +330,16 @@ class SlackAnswer:
         self._thread = thread
         self._on_new_thread = on_new_thread
         self._started = started
+        self._sessions = sessions
+        self._running = running or RunningAnswers()
 
     def run(self, folded: Sequence[Answer]) -> None:
         session_id = self.incoming.session.id
         with timed_turn(session_id, since=self._started):
             try:
-                self._conversation.answer(self.incoming, self._sink, thread=self._thread,
-                                          on_new_thread=self._on_new_thread)
+                with self._running.running(session_id) as stop, self._agent_session():
+                    self._conversation.answer(self.incoming, self._sink, thread=self._thread,
+                                              on_new_thread=self._on_new_thread, stop=stop)
             except Exception as error:  # noqa: BLE001 - a turn never ends in silence
                 log.error("turn for %s in %s failed: %s", self.incoming.ts, session_id,
                           type(error).__name__, exc_info=error)
@@ -336,6 +350,14 @@ class SlackAnswer:
                 earlier.answered_together()
         if folded:
             log.info("answered %d follow-ups of %s in one turn", len(folded) + 1, session_id)
+
+    def _agent_session(self) -> AbstractContextManager[None]:
+        """`processing` while answering, so Slack shows its Stop button (bot/slack/sessions.py)."""
+        if self._sessions is None:
+            return nullcontext()
+        session = self.incoming.session
+        return self._sessions.processing(team_id=session.team_id, channel=session.channel_id,
+                                         thread_ts=session.thread_ts)
 
     def answered_together(self) -> None:
         """Answered by a later message's answer: this claim is done too."""

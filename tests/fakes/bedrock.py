@@ -243,7 +243,9 @@ class _BedrockHandler(QuietHandler):
         try:
             self.answer(request, fault)
         except OSError:
-            pass  # the client gave up (timeout, cancelled stream): nothing to answer
+            # The client gave up (timeout, cancelled stream): nothing to answer.
+            with fake._lock:
+                fake.streams_cut += 1
         finally:
             fake._finish()
 
@@ -368,6 +370,8 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         self.clock = time.monotonic
         self._cache: dict[str, float] = {}  # prefix digest -> when it expires
         self.usages: list[dict[str, int]] = []  # what each answer reported, in order
+        # Answers whose client closed the connection before the answer was over.
+        self.streams_cut = 0
 
     handler_class = _BedrockHandler
     fault_kinds = FAULT_KINDS
@@ -394,6 +398,7 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
             self.max_in_flight = self.in_flight
             self._cache.clear()
             self.usages.clear()
+            self.streams_cut = 0
 
     def _account_cache(self, body: dict[str, Any]) -> tuple[int, int]:
         """(tokens read from the cache, tokens written to it) for this request."""

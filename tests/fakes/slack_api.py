@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes._clock import next_ts
 from tests.fakes._http import FakeHTTPServer, QuietHandler
 from tests.fakes.slack_messages import SlackMessage, chunks_markdown, ts_key
 from tests.fakes.slack_methods import APP_TOKEN_METHODS, METHODS, SlackApiError
@@ -111,6 +112,11 @@ class FakeSlack(FakeHTTPServer):
         # chat.startStream's recipient_* arguments are "required when streaming to channels".
         self.require_stream_recipients = require_stream_recipients
         self.streaming_refusal: str | None = None
+        # Agent sessions by (channel, thread_ts): their status as the app last set it.
+        self.agent_sessions: dict[tuple[str, str], str] = {}
+        # What agents.sessions.setStatus answers every call with (e.g. feature_disabled).
+        self.agent_sessions_refusal: str | None = None
+        self.subscribed_to_agent_session_stopped = True
         # What apps.connections.open answers (a FakeSocketMode's url); None: internal_error.
         self.socket_mode_url: str | None = None
         # The bot token's scopes, sent as auth.test's x-oauth-scopes header as Slack does
@@ -193,6 +199,8 @@ class FakeSlack(FakeHTTPServer):
             self._bots.clear()
             self.ephemeral_messages.clear()
             self.streaming_refusal = None
+            self.agent_sessions.clear()
+            self.agent_sessions_refusal = None
 
     # --- faults ----------------------------------------------------------------------------
 
@@ -235,6 +243,21 @@ class FakeSlack(FakeHTTPServer):
         """Make chat.startStream fail with `error` until called again with None."""
         with self._lock:
             self.streaming_refusal = error
+
+    def click_stop(self, channel: str, thread_ts: str, *, user: str = "U_ANA") -> dict[str, Any]:
+        """A person clicks the Stop button of the thread's agent session: Slack stops the app's
+        streams in that thread and sends `agent_session_stopped`, which is returned (the event,
+        to wrap in an envelope and post to the bot). The session's status stays as it was."""
+        with self._changed:
+            stopped = [m.ts for m in self._thread(channel, thread_ts)
+                       if m.kind == "stream" and m.streaming]
+            for ts in stopped:
+                self._messages[(channel, ts)].streaming = False
+            self._changed.notify_all()
+        return {
+            "type": "agent_session_stopped", "channel": channel, "thread_ts": thread_ts,
+            "user": user, "event_ts": next_ts(), "streaming_message_ts": stopped,
+        }
 
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:

@@ -235,6 +235,26 @@ def assistant_ok(fake: FakeSlack, params: Params) -> Response:
     return {"ok": True}
 
 
+AGENT_SESSION_STATUSES = ("active", "processing", "suspended", "closed")
+
+
+def agents_sessions_set_status(fake: FakeSlack, params: Params) -> Response:
+    """api-ref/methods/agents/agents.sessions.setStatus.json; creates the session if needed."""
+    _required(params, "channel_id", "status")
+    if fake.agent_sessions_refusal:
+        raise SlackApiError(fake.agent_sessions_refusal)
+    channel, status = params["channel_id"], params["status"]
+    if status not in AGENT_SESSION_STATUSES:
+        raise SlackApiError("invalid_status")
+    if not params.get("thread_ts"):
+        raise SlackApiError("thread_ts_required")  # thread-based sessions in channels and DMs
+    fake.agent_sessions[(channel, params["thread_ts"])] = status
+    response: Response = {"ok": True, "status": status, "agent_status": status}
+    if not fake.subscribed_to_agent_session_stopped:
+        response["warning"] = "missing_agent_session_stopped_event_subscription"
+    return response
+
+
 def conversations_replies(fake: FakeSlack, params: Params) -> Response:
     _required(params, "channel", "ts")
     channel, root = params["channel"], params["ts"]
@@ -346,6 +366,7 @@ METHODS: dict[str, Callable[[FakeSlack, Params], Response]] = {
     "assistant.threads.setStatus": assistant_ok,
     "assistant.threads.setSuggestedPrompts": assistant_ok,
     "assistant.threads.setTitle": assistant_ok,
+    "agents.sessions.setStatus": agents_sessions_set_status,
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
     "users.info": users_info,

@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from contextlib import suppress
 
 from slack_bolt import App, Assistant, BoltContext
+from slack_bolt.context.get_thread_context import GetThreadContext
 from slack_sdk import WebClient
 
 from bot import messages as say
-from bot.core.records import IncomingMessage
+from bot.core.records import IncomingMessage, SessionKey
+from bot.profiles import ChannelProfiles
 from bot.slack.client import Refused, SlackCaller
 from bot.slack.events import parse_message
 from bot.slack.formatting import markdown_blocks, to_mrkdwn
@@ -42,7 +44,8 @@ def title_for(question: str) -> str:
 
 
 def register(
-    app: App, turns: SlackTurns, *, greeting: str, suggested_prompts: Sequence[str]
+    app: App, turns: SlackTurns, *, greeting: str, suggested_prompts: Sequence[str],
+    profiles: ChannelProfiles | None = None,
 ) -> None:
     assistant = Assistant(logger=log)
     prompts = [{"title": p, "message": p} for p in suggested_prompts[:MAX_SUGGESTED_PROMPTS]]
@@ -71,10 +74,16 @@ def register(
         except Refused as refusal:
             log.warning("could not greet in %s: %s", channel_id, refusal.explain())
 
-    def answer_in_assistant_thread(body: dict, client: WebClient, context: BoltContext) -> None:
+    def answer_in_assistant_thread(
+        body: dict, client: WebClient, context: BoltContext,
+        get_thread_context: GetThreadContext | None = None,
+    ) -> None:
         message = parse_message(body)
         if message is None:
             return
+        if get_thread_context is not None:
+            session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
+            remember_origin(session.id, get_thread_context)
 
         def set_title(question: IncomingMessage) -> None:
             # A DM thread outside the pane has no title to set; the refusal is logged.
@@ -86,6 +95,20 @@ def register(
 
         turns.handle(message, client=client, bot_user_id=context.bot_user_id or "",
                      addressed=True, on_new_session=set_title, reservation=place_of(context))
+
+    def remember_origin(session_id: str, get_thread_context: GetThreadContext) -> None:
+        """A thread opened from a channel follows that channel's profile: its context (kept in
+        the greeting's metadata) names the channel; read once per thread and process."""
+        if profiles is None or not profiles.has_channels or profiles.knows_origin(session_id):
+            return
+        try:
+            thread_context = get_thread_context()
+        except Exception as error:  # noqa: BLE001 - the profile is a refinement; answer anyway
+            log.warning("could not read the assistant thread's context: %s", type(error).__name__)
+            return
+        channel = thread_context.get("channel_id") if thread_context else None
+        if channel:
+            profiles.remember_origin(session_id, str(channel))
 
     def ignore_context_change() -> None:
         # The bot does not use the channel the user is viewing. Bolt's default handler would
