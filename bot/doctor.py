@@ -68,7 +68,20 @@ def run_checks(settings: Settings, *, request_model: bool = True) -> list[Check]
         *check_slack(settings),
         *check_store(settings),
         check_model(settings, request_model=request_model),
+        *check_guardrail(settings),
     ]
+
+
+def check_guardrail(settings: Settings) -> list[Check]:
+    """GUARDRAIL_ID: the guardrail exists in the region and is READY (one GetGuardrail)."""
+    if not settings.guardrail_id:
+        return []
+    from bot.model.guardrails import describe_guardrail, find_guardrail_problem
+
+    found = find_guardrail_problem(settings)
+    if found is not None:
+        return [problem("Guardrail", *found)]
+    return [ok("Guardrail", describe_guardrail(settings))]
 
 
 # --- Slack ----------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def _build_bedrock(settings: Settings) -> BaseChatModel:
     import boto3
     from botocore.config import Config
 
+    from bot.model.guardrails import GuardedChatBedrockConverse, guardrail_config
+
     config = Config(
         region_name=settings.aws_region,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -64,17 +66,21 @@ def _build_bedrock(settings: Settings) -> BaseChatModel:
         options["additional_model_request_fields"] = {"top_k": settings.model_top_k}
     if model_id.startswith("arn:"):
         options["provider"] = "anthropic"  # an ARN does not name its provider; this bot is Claude's
-    return init_chat_model(
-        model_id,
-        model_provider="bedrock_converse",
+    options |= dict(
         client=runtime,
         bedrock_client=control,
         region_name=settings.aws_region,
         endpoint_url=settings.bedrock_endpoint_url,
         temperature=settings.model_temperature,
         max_tokens=settings.model_max_tokens,
-        **options,
     )
+    guardrail = guardrail_config(settings)
+    if guardrail is not None:
+        return GuardedChatBedrockConverse(
+            model=model_id, guardrails=guardrail,
+            show_guardrail_message=settings.guardrail_show_message, **options,
+        )
+    return init_chat_model(model_id, model_provider="bedrock_converse", **options)
 
 
 def _build_anthropic(settings: Settings) -> BaseChatModel:

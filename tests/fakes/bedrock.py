@@ -218,6 +218,23 @@ def cache_layout(body: dict[str, Any]) -> tuple[list[tuple[_Prefix, str]], list[
 class _BedrockHandler(QuietHandler):
     owner: FakeBedrock  # type: ignore[assignment]
 
+    def do_GET(self) -> None:  # noqa: N802
+        # The control plane's GetGuardrail: GET /guardrails/{id}?guardrailVersion=N
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        if len(parts) != 3 or parts[1] != "guardrails":
+            self.send_error_json(404, "UnknownOperationException", "")
+            return
+        identifier = unquote(parts[2])
+        version = dict(pair.partition("=")[::2] for pair in query.split("&") if pair).get(
+            "guardrailVersion", "DRAFT")
+        guardrail = self.owner.guardrails.get((identifier, version))
+        if guardrail is None:
+            self.send_error_json(404, "ResourceNotFoundException",
+                                 "The guardrail with the given identifier does not exist.")
+            return
+        self.send_bytes(200, json.dumps(guardrail).encode(), self.common_headers("application/json"))
+
     def do_POST(self) -> None:  # noqa: N802
         raw = self.read_body()
         parts = self.path.split("?", 1)[0].split("/")
@@ -297,13 +314,19 @@ class _BedrockHandler(QuietHandler):
         step = max(1, fake.chunk_chars)
         pieces = [reply[i : i + step] for i in range(0, len(reply), step)]
         interval = 1 / fake.tokens_per_second if fake.tokens_per_second else 0.0
+        intervene = fake.intervention_after_chunks if "guardrailConfig" in request.body else None
         for sent, piece in enumerate(pieces):
             if fault and sent >= fake.stream_error_after_chunks:
+                break
+            if intervene is not None and sent >= intervene:
                 break
             if sent:
                 fake._pause(interval)
             delta = {"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefgh"}
             self.write_chunk(encode_event("contentBlockDelta", delta))
+        if intervene is not None and not fault:
+            self.intervene(request, started)
+            return
         if fault:
             message = fault.message or STREAM_EXCEPTIONS[fault.exception]
             payload: dict[str, Any] = {"message": message}
@@ -319,6 +342,29 @@ class _BedrockHandler(QuietHandler):
                 "usage": self.usage(request, reply),
             }
             self.write_chunk(encode_event("metadata", metadata))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def intervene(self, request: BedrockRequest, started: float) -> None:
+        """The guardrail blocks the rest: its own message as the last piece of text, then
+        stopReason guardrail_intervened, and the trace when the request asked for one."""
+        fake = self.owner
+        delta = {"contentBlockIndex": 0, "delta": {"text": fake.guardrail_message}, "p": "ab"}
+        self.write_chunk(encode_event("contentBlockDelta", delta))
+        self.write_chunk(encode_event("contentBlockStop", {"contentBlockIndex": 0, "p": "ab"}))
+        self.write_chunk(encode_event("messageStop", {"p": "abc", "stopReason": "guardrail_intervened"}))
+        metadata: dict[str, Any] = {
+            "metrics": {"latencyMs": int((time.monotonic() - started) * 1000) + 1},
+            "p": "abcdef",
+            "usage": self.usage(request, fake.guardrail_message),
+        }
+        config = request.body["guardrailConfig"]
+        if config.get("trace") in ("enabled", "enabled_full"):
+            assessment = {"contentPolicy": {"filters": [
+                {"type": "VIOLENCE", "confidence": "HIGH", "action": "BLOCKED"}]}}
+            metadata["trace"] = {"guardrail": {"outputAssessments": {
+                config["guardrailIdentifier"]: [assessment]}}}
+        self.write_chunk(encode_event("metadata", metadata))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -372,6 +418,12 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         self.usages: list[dict[str, int]] = []  # what each answer reported, in order
         # Answers whose client closed the connection before the answer was over.
         self.streams_cut = 0
+        # Bedrock Guardrails: a request carrying guardrailConfig is blocked after this many
+        # pieces of text (None: never), with this message; GetGuardrail answers from
+        # `guardrails`, keyed by (id, version).
+        self.intervention_after_chunks: int | None = None
+        self.guardrail_message = "Sorry, the model cannot answer this question."
+        self.guardrails: dict[tuple[str, str], dict[str, Any]] = {}
 
     handler_class = _BedrockHandler
     fault_kinds = FAULT_KINDS
@@ -422,6 +474,16 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         return read_tokens, last.tokens - read_tokens
 
     # --- behaviour -------------------------------------------------------------------------
+
+    def add_guardrail(self, identifier: str, version: str, *, status: str = "READY") -> None:
+        self.guardrails[(identifier, version)] = {
+            "name": f"guardrail-{identifier}", "guardrailId": identifier,
+            "guardrailArn": f"arn:aws:bedrock:us-east-1:123456789012:guardrail/{identifier}",
+            "version": version, "status": status,
+            "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+            "blockedInputMessaging": self.guardrail_message,
+            "blockedOutputsMessaging": self.guardrail_message,
+        }
 
     def fail_next(
         self,
