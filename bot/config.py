@@ -117,6 +117,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("channel_profiles_file", "guardrail_id", "guardrail_version", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # deploy/template.yaml passes an empty parameter as "".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("guardrail_trace", mode="before")
     @classmethod
     def _trace_as_bool(cls, value: object) -> object:

@@ -134,9 +134,17 @@ def function() -> dict[str, Any]:
     return decoded["Resources"]["BotFunction"]["Properties"]
 
 
+def guardrail_actions() -> set[str]:
+    """Bedrock applies the guardrail a request names with the caller's own permission."""
+    sent = "guardrailIdentifier" in dict_keys(ROOT / "bot" / "model" / "guardrails.py")
+    return {"bedrock:ApplyGuardrail"} if sent else set()
+
+
 def granted_actions(function: dict[str, Any]) -> set[str]:
     actions: set[str] = set()
     for policy in function["Policies"]:
+        if "Fn::If" in policy:  # granted only when configured (HasGuardrail)
+            policy = policy["Fn::If"][1]
         for statement in policy["Statement"]:
             listed = statement["Action"]
             actions |= set(listed) if isinstance(listed, list) else {listed}
@@ -151,13 +159,13 @@ def test_the_derivation_sees_the_calls_it_should():
 
 
 def test_the_policy_grants_exactly_the_calls_the_function_makes(function):
-    derived = dynamodb_actions() | bedrock_actions() | light_client_actions()
+    derived = dynamodb_actions() | bedrock_actions() | light_client_actions() | guardrail_actions()
     assert granted_actions(function) == derived
     # Today that is:
     assert derived == {
         "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
         "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem",
-        "bedrock:InvokeModelWithResponseStream",
+        "bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail",
         "lambda:InvokeFunction", "secretsmanager:GetSecretValue",
     }
 
