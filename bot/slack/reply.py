@@ -50,6 +50,7 @@ MESSAGE_LIMIT = 11_000
 MESSAGE_SOFT_LIMIT = 9_000
 NOTE_LIMIT = 500
 _TOO_LONG = frozenset({"msg_too_long", "msg_blocks_too_long"})
+STOPPED_BY_SLACK = "message_not_in_streaming_state"
 _SMALLEST_RESPLIT = 200
 
 
@@ -102,6 +103,8 @@ class SlackReplySink:
         self._slack = SlackCaller(channel, self._log)
         self._clock = clock
         self._pacing = pacing or SlackPacing()
+        # Called when Slack refuses an append because it stopped the stream (the Stop button).
+        self.on_stopped_by_slack: Callable[[], None] | None = None
         self._parts: list[str] = []
         self._pending = ""
         self._held = ""
@@ -306,7 +309,14 @@ class SlackReplySink:
                 message.text += piece
             else:
                 self._edit(message, message.text + piece)
-        except Refused:
+        except Refused as refusal:
+            if message.stream is not None and refusal.error == STOPPED_BY_SLACK and \
+                    self.on_stopped_by_slack is not None:
+                # Slack ended the stream: someone clicked Stop (the event may have reached
+                # another replica). The piece is dropped; the turn stops at its next piece.
+                self._pending = ""
+                self.on_stopped_by_slack()
+                return
             # What the message shows stays; only the unsent piece goes on, in a new message.
             self._continue_in_new_message(message, piece)
 

@@ -338,6 +338,7 @@ class SlackAnswer:
         with timed_turn(session_id, since=self._started):
             try:
                 with self._running.running(session_id) as stop, self._agent_session():
+                    self._sink.on_stopped_by_slack = stop.set
                     self._conversation.answer(self.incoming, self._sink, thread=self._thread,
                                               on_new_thread=self._on_new_thread, stop=stop)
             except Exception as error:  # noqa: BLE001 - a turn never ends in silence

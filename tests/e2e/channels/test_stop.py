@@ -135,3 +135,23 @@ def test_agent_sessions_off_makes_no_session_calls(start_bot, fake_slack, fake_b
     bot.drain()
     assert fake_slack.calls_to("agents.sessions.setStatus") == []
     assert fake_slack.thread_texts(CHANNEL, THREAD) == ["Answer to: hi"]
+
+
+def test_a_stop_that_reached_another_replica_still_stops_the_answer(start_bot, fake_slack,
+                                                                    slow_bedrock):
+    # The event went elsewhere: this bot only sees Slack refuse its next append.
+    bot = start_bot(agent_sessions=True)
+    bot.post(mention(THREAD, "tell me a long story"))
+    fake_slack.wait_for("chat.appendStream", count=2)
+    fake_slack.click_stop(CHANNEL, THREAD)  # not posted to this bot
+    bot.drain()
+
+    [answer] = fake_slack.thread_messages(CHANNEL, THREAD)
+    assert answer.visible_text.endswith(STOP_MARK)
+    partial = answer.visible_text.removesuffix(STOP_MARK)
+    assert LONG_REPLY.startswith(partial) and len(partial) < len(LONG_REPLY)
+    assert fake_slack.calls_to("chat.postMessage") == []  # the rest never went on elsewhere
+    record = stored_answer(bot)
+    assert (record.text, record.metadata["status"]) == (partial, STOPPED)
+    assert session_statuses(fake_slack) == ["processing", "active"]
+    wait_until(lambda: slow_bedrock.streams_cut == 1)
