@@ -22,6 +22,7 @@ before its last cache point, and writes the rest up to that point. Usage then re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 import json
 import time
 import uuid
@@ -250,6 +251,8 @@ class _BedrockHandler(QuietHandler):
     def answer(self, request: BedrockRequest, fault: _Fault | None) -> None:
         fake = self.owner
         fake._pause(fake.latency)
+        if fault is None and fake.fault_for is not None and (kind := fake.fault_for(request.body)):
+            fault = _Fault(kind, 1, None)
         if fault and fault.kind == "timeout":
             fake._pause(fake.timeout_sleep)
             fault = None
@@ -368,6 +371,9 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         self.clock = time.monotonic
         self._cache: dict[str, float] = {}  # prefix digest -> when it expires
         self.usages: list[dict[str, int]] = []  # what each answer reported, in order
+        # Picks a fault kind for a request by what it holds (None: answer it), e.g. to fail
+        # only the requests of one kind.
+        self.fault_for: Callable[[dict[str, Any]], str | None] | None = None
 
     handler_class = _BedrockHandler
     fault_kinds = FAULT_KINDS
