@@ -17,7 +17,7 @@ from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
 
-COMMANDS = ("table", "history", "console", "doctor", "profiles")
+COMMANDS = ("table", "history", "console", "doctor", "usage", "profiles")
 
 NO_SLACK_TOKENS = (
     "No Slack tokens are set: running a console conversation. To run in Slack, set "

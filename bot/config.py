@@ -6,6 +6,7 @@ environment variable that sets it (see the README's configuration table).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     # None: on for models known to cache prompts (bot.model.cache).
     prompt_cache: bool | None = None
     prompt_cache_ttl: Literal["5m", "1h"] = "5m"
+    # Messages that leave the window are summarised (by this model; None: MODEL_ID's).
+    summaries: bool = True
+    summary_model_id: str | None = None
+    # USD per million tokens by model id: {"<id or part of it>": [input, output, cache read,
+    # cache write]}, over bot.usage_report's defaults.
+    model_prices: Annotated[dict[str, tuple[float, float, float, float]], NoDecode] = {}
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     openai_api_key: SecretStr | None = None
@@ -106,6 +113,13 @@ class Settings(BaseSettings):
     worker_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0)
     stream_buffer_chars: int = Field(default=400, ge=1)
     update_interval_seconds: float = Field(default=1.0, ge=0)
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @field_validator(
         "allowed_channel_ids", "allowed_user_ids", "admin_user_ids", "loading_messages",

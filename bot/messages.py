@@ -67,13 +67,20 @@ def context_note(messages_seen: int) -> str:
     return f"I can see the last {messages_seen} messages of this thread."
 
 
+def summary_note(summarised: int, messages_seen: int) -> str:
+    return (f"I can see the last {messages_seen} messages of this thread, and a summary of "
+            f"the {summarised} before them.")
+
+
 # What the bot may write after (or instead of) an answer: never part of what the model said.
 NOTICES = (
     MODEL_BUSY, MODEL_ACCESS, MODEL_NOT_FOUND, MODEL_TOO_LONG, MODEL_FAILED, STORE_DOWN,
     ANSWER_NOT_SAVED, EMPTY_MESSAGE, FILES_ONLY, NOT_ALLOWED, THREAD_UNREAD, CANNOT_READ_THREAD,
     INTERRUPTED, SLOW_DOWN, STOPPED, GUARDRAIL_BLOCKED,
 )
-_CONTEXT_NOTE = re.compile(re.escape(context_note(0)).replace("0", r"\d+"))
+_CONTEXT_NOTE = re.compile("|".join(
+    re.escape(note).replace("0", r"\d+") for note in (summary_note(0, 0), context_note(0))
+))
 
 
 def is_notice(paragraph: str) -> bool:

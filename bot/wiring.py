@@ -11,6 +11,7 @@ from bot import messages as say
 from bot.config import ConfigError, Settings
 from bot.core.conversation import Conversation
 from bot.core.ports import MessageStore
+from bot.core.summary import Summarizer
 from bot.model.errors import (
     ModelFailure,
     classify_model_error,
@@ -88,6 +89,15 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
     store = build_store(settings)
     chat_model = model or build_chat_model(settings)
     models = ChannelModels(settings, chat_model)
+    summarizer = None
+    if settings.summaries:
+        summary_model = chat_model
+        if settings.summary_model_id and settings.summary_model_id != settings.resolved_model_id:
+            summary_model = build_chat_model(
+                settings.model_copy(update={"model_id": settings.summary_model_id}))
+        summarizer = Summarizer(summary_model, model_id=settings.summary_model_id
+                                or settings.resolved_model_id,
+                                piece_tokens=settings.context_token_budget // 2)
     conversation = Conversation(
         store=store,
         model=chat_model,
@@ -99,6 +109,8 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         mark_cache=build_cache_marker(settings),
         profile_for=(lambda session: models.turn_profile(profiles.for_session(session)))
         if settings.channel_profiles_file else None,
+        summarizer=summarizer,
+        model_id=settings.resolved_model_id,
     )
     return Dependencies(settings, store, chat_model, conversation, profiles)
 

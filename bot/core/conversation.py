@@ -16,6 +16,7 @@ from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langchain_core.messages.ai import UsageMetadata, add_usage
 
 from bot import messages as say
 from bot.core.endings import (
@@ -38,11 +39,17 @@ from bot.core.records import (
     SessionKey,
     SessionState,
     StoredMessage,
+    Summary,
+    Usage,
+    UsageRecord,
     is_before,
     sort_key,
     ts_of_key,
 )
 from bot.core.serial import Intake, SessionQueue
+from bot.core.summary import Summarizer
+from bot.core.tokens import count_tokens, estimate_tokens
+from bot.core.usage import usage_of, utc_day
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,9 @@ class Conversation:
         log_prompts: bool = False,
         mark_cache: Callable[[Prompt], list[BaseMessage]] | None = None,
         profile_for: Callable[[SessionKey], TurnProfile] | None = None,
+        summarizer: Summarizer | None = None,
+        model_id: str = "",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._model = model
@@ -111,6 +121,10 @@ class Conversation:
         self._mark_cache = mark_cache
         # A channel's own prompt, budget and model (CHANNEL_PROFILES_FILE); else the above.
         self._profile_for = profile_for
+        # Summarises what leaves the window (None: it is left out, with a note).
+        self._summarizer = summarizer
+        self._model_id = model_id
+        self._clock = clock
         self._queue = SessionQueue()
         self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
@@ -177,12 +191,14 @@ class Conversation:
             sink.fail(say.STORE_DOWN)
             self._complete_quietly(message)
             return
-        prompt, notes = prepared
+        prompt, notes, summarising = prepared
+        if summarising.total_tokens:
+            self._record_usage(message, summarising, summaries=1)
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
             messages = profile.mark_cache(prompt) if profile.mark_cache else prompt.messages
-            text = self._stream_answer(messages, sink, model=profile.model, stop=stop)
+            text, usage = self._stream_answer(messages, sink, profile=profile, stop=stop)
         except AnswerStopped as stopped:
             log.info("answer for %s stopped by the person", session_id)
             shown, reply_ts = stopped.shown, ""
@@ -192,16 +208,20 @@ class Conversation:
                 reply_ts = sink.finish(note=say.STOPPED)
             self._save(session_id, StoredMessage.answer(
                 question_ts=message.ts, text=shown, posted_ts=reply_ts,
-                metadata={"status": STOPPED, **_window_of(prompt)},
+                metadata={"status": STOPPED, **_window_of(prompt),
+                          USAGE: usage_json(stopped.usage)},
             ))
+            self._record_usage(message, stopped.usage, answers=1)
             return
         except AnswerBlocked as blocked:
             log.warning("answer for %s blocked by the model's guardrail", session_id)
             sink.fail(blocked.message or say.GUARDRAIL_BLOCKED)
             self._save(session_id, StoredMessage.answer(
                 question_ts=message.ts, text=blocked.shown,
-                metadata={"status": BLOCKED, **_window_of(prompt)},
+                metadata={"status": BLOCKED, **_window_of(prompt),
+                          USAGE: usage_json(blocked.usage)},
             ))
+            self._record_usage(message, blocked.usage, answers=1)
             return
         except AnswerInterrupted as cut:
             # Stopping (SIGTERM, a Lambda deadline): keep what was shown and say so; the part
@@ -221,20 +241,31 @@ class Conversation:
             self._complete_quietly(message)
             return
 
-        if prompt.history_left_out > 0 and say.context_note(prompt.history_used) not in notes:
-            notes.append(say.context_note(prompt.history_used))
         reply_ts = sink.finish(note=" ".join(notes))
         answer = StoredMessage.answer(
             question_ts=message.ts, text=text, posted_ts=reply_ts,
-            metadata=_window_of(prompt) or None,
+            metadata={**_window_of(prompt), USAGE: usage_json(usage)},
         )
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
+        self._record_usage(message, usage, answers=1)
+
+    def _record_usage(self, message: IncomingMessage, usage: Usage, *, answers: int = 0,
+                      summaries: int = 0) -> None:
+        """Usage counts are for reports and caps: a store fault loses the count, not the turn."""
+        record = UsageRecord(day=utc_day(self._clock()), session_id=message.session.id,
+                             user_id=message.user_id, usage=usage, answers=answers,
+                             summaries=summaries)
+        try:
+            self._store.add_usage(record)
+        except StoreUnavailable as error:
+            log.warning("usage of %s not counted: %s", message.session.id, error)
 
     def profile_of(self, session: SessionKey) -> TurnProfile:
         if self._profile_for is not None:
             return self._profile_for(session)
-        return TurnProfile(self._system_prompt, self._token_budget, self._model, self._mark_cache)
+        return TurnProfile(self._system_prompt, self._token_budget, self._model, self._mark_cache,
+                           model_id=self._model_id)
 
     def release(self, message: IncomingMessage) -> None:
         """The turn failed in a way nobody planned for: a delivery still to come may answer."""
@@ -255,26 +286,34 @@ class Conversation:
             log.warning("could not mark %s of %s done: %s", message.ts, message.session.id, error)
 
     def apply_edit(self, session_id: str, ts: str, *, text: str, edited_ts: str) -> bool:
-        """A person edited a remembered message: the newest text is what is replayed."""
-        return self._store.edit(session_id, sort_key(ts), text=text, edited_ts=edited_ts)
+        """A person edited a remembered message: the newest text is what is replayed, and a
+        summary that covers it is built again."""
+        edited = self._store.edit(session_id, sort_key(ts), text=text, edited_ts=edited_ts)
+        if edited:
+            self._store.invalidate_summary(session_id, changed_key=sort_key(ts))
+        return edited
 
     def apply_deletion(self, session_id: str, ts: str, *, posted_by_bot: bool) -> int:
         """A message is gone from the thread: forget it. A person's deleted message takes the
         bot's answer to it along (the answer may quote it); a deleted answer of the bot's is
         found by the ts it was posted with."""
-        if not posted_by_bot:
-            return self._store.delete(session_id, [sort_key(ts), sort_key(ts, ANSWER_SLOT)])
-        keys = [m.key for m in self._store.all(session_id)
-                if m.role == "ai" and (m.slack_ts == ts or m.key == sort_key(ts))]
-        return self._store.delete(session_id, keys) if keys else 0
+        if posted_by_bot:
+            keys = [m.key for m in self._store.all(session_id)
+                    if m.role == "ai" and (m.slack_ts == ts or m.key == sort_key(ts))]
+        else:
+            keys = [sort_key(ts), sort_key(ts, ANSWER_SLOT)]
+        deleted = self._store.delete(session_id, keys) if keys else 0
+        if deleted:
+            self._store.invalidate_summary(session_id, changed_key=min(keys))
+        return deleted
 
     def _prepare(
         self, message: IncomingMessage, thread: ThreadHistory | None,
         on_new_thread: Callable[[IncomingMessage], None] | None, profile: TurnProfile,
-    ) -> tuple[Prompt, list[str]] | None:
+    ) -> tuple[Prompt, list[str], Usage] | None:
         """Read the history before the question (and the thread, when the bot joins it
-        part-way) and build the prompt, with the notes to show under the answer; None when the
-        store is down.
+        part-way) and build the prompt, with the notes to show under the answer and what
+        summarising used; None when the store is down.
         """
         session_id = message.session.id
         question = _question(message)
@@ -289,19 +328,60 @@ class Conversation:
                 if not self._backfill(message, history.state, thread):
                     notes.append(say.THREAD_UNREAD)
                 history = self._history(session_id, question.key, profile.token_budget)
+            prompt, summarising = self._summarised(message, history, profile)
         except StoreUnavailable as error:
             log.error("store unavailable before answering %s: %s", session_id, error)
             return None
-        prompt = build_prompt(
+        if prompt.summarised:
+            notes.append(say.summary_note(prompt.summarised, prompt.history_used))
+        elif history.has_older or prompt.history_left_out:
+            notes.append(say.context_note(prompt.history_used))
+        return prompt, notes, summarising
+
+    def _prompt(self, message: IncomingMessage, history: RecentHistory, summary: Summary,
+                profile: TurnProfile) -> Prompt:
+        return build_prompt(
             system_prompt=profile.system_prompt,
             history=history.messages,
             message=message,
             token_budget=profile.token_budget,
             window_start=previous_window_start(history.messages),
+            summary=summary,
         )
-        if history.has_older:
-            notes.append(say.context_note(prompt.history_used))
-        return prompt, notes
+
+    def _summarised(self, message: IncomingMessage, history: RecentHistory,
+                    profile: TurnProfile) -> tuple[Prompt, Usage]:
+        """The prompt, with the thread's summary first once messages left the window; the
+        messages that left since the summary was made are merged into it first (and stored).
+        A failed or refused summary leaves them out, and the next turn tries again."""
+        summary = history.state.summary
+        prompt = self._prompt(message, history, summary, profile)
+        first_kept = prompt.window_start or sort_key(message.ts)
+        if self._summarizer is None or not (prompt.history_left_out or history.has_older):
+            return prompt, Usage()
+        since = summary.through if summary.text else ""
+        if since >= first_kept:
+            return prompt, Usage()
+        loaded = history.messages
+        if history.has_older and (not loaded or loaded[0].key > since):
+            # What left the window is older than the read (a long thread read from Slack,
+            # summaries that failed for a while): what this turn can summarise is read for it.
+            loaded = self._store.between(message.session.id, from_key=since, before_key=first_kept,
+                                         token_budget=self._summarizer.tokens_per_turn)
+        leaving = [m for m in loaded if since <= m.key < first_kept]
+        if not leaving:
+            return prompt, Usage()
+        try:
+            extended, used = self._summarizer.extend(summary, leaving, through=first_kept)
+        except Exception as error:  # noqa: BLE001 - the turn answers without it
+            log.warning("summarising %s failed (%s); the older messages are left out this "
+                        "turn", message.session.id, type(error).__name__)
+            return prompt, Usage()
+        if not self._store.save_summary(message.session.id, extended):
+            log.info("summary of %s not kept: the thread changed while it was made",
+                     message.session.id)
+            return prompt, used
+        return self._prompt(message, history, extended, profile), used
 
     def _history(self, session_id: str, before_key: str, token_budget: int) -> RecentHistory:
         return self._store.recent(session_id, token_budget=token_budget, before_key=before_key)
@@ -330,9 +410,9 @@ class Conversation:
         return True
 
     def _stream_answer(
-        self, prompt: list[BaseMessage], sink: ReplySink, *, model: BaseChatModel,
+        self, prompt: list[BaseMessage], sink: ReplySink, *, profile: TurnProfile,
         stop: StopSignal | None = None,
-    ) -> str:
+    ) -> tuple[str, Usage]:
         """Stream the model's answer into the sink.
 
         A retryable fault before the first word is tried again here when the SDK client did
@@ -346,8 +426,10 @@ class Conversation:
         for attempt in range(1, self._stream_attempts + 1):
             parts: list[str] = []
             started = False
+            began = time.monotonic()
+            usage: UsageMetadata | None = None
             try:
-                with _closing(model.stream(prompt)) as chunks:
+                with _closing(profile.model.stream(prompt)) as chunks:
                     for chunk in chunks:
                         started = True
                         if stop is not None and stop.is_set():
@@ -356,15 +438,24 @@ class Conversation:
                         if piece:
                             parts.append(piece)
                             sink.write(piece)
+                        reported = getattr(chunk, "usage_metadata", None)
+                        if reported:
+                            usage = add_usage(usage, reported)
                         if self._deadline is not None and time.monotonic() >= self._deadline:
                             raise AnswerInterrupted("".join(parts))
                 if stop is not None and stop.is_set():
                     raise AnswerStopped("".join(parts))
-                return "".join(parts)
-            except (AnswerInterrupted, AnswerStopped):
+                return "".join(parts), usage_of(usage, model_id=profile.model_id, started=began)
+            except AnswerInterrupted:
+                raise
+            except AnswerStopped as stopped:
+                # A cut stream reports no usage: what was sent and shown is estimated.
+                stopped.usage = usage_of(usage or estimated_usage(prompt, stopped.shown),
+                                         model_id=profile.model_id, started=began)
                 raise
             except AnswerBlocked as blocked:
                 blocked.shown = "".join(parts)
+                blocked.usage = usage_of(usage, model_id=profile.model_id, started=began)
                 raise
             except Exception as error:
                 if parts or attempt == self._stream_attempts:
@@ -408,6 +499,11 @@ class Conversation:
                  len(unsaved), session_id)
 
 
+def estimated_usage(prompt: list[BaseMessage], shown: str) -> UsageMetadata:
+    inputs, outputs = count_tokens(prompt), estimate_tokens(shown) if shown else 0
+    return {"input_tokens": inputs, "output_tokens": outputs, "total_tokens": inputs + outputs}
+
+
 @contextmanager
 def _closing(stream: Iterator[BaseMessageChunk]) -> Iterator[Iterator[BaseMessageChunk]]:
     """Close the model's stream when the loop over it ends early (its HTTP response with it)."""
@@ -417,6 +513,17 @@ def _closing(stream: Iterator[BaseMessageChunk]) -> Iterator[Iterator[BaseMessag
         close = getattr(stream, "close", None)
         if close is not None:
             close()
+
+
+# An answer's metadata: what its model call used (usage_json).
+USAGE = "usage"
+
+
+def usage_json(usage: Usage) -> str:
+    return json.dumps({"in": usage.input_tokens, "out": usage.output_tokens,
+                       "cache_read": usage.cache_read_tokens,
+                       "cache_write": usage.cache_write_tokens, "model": usage.model_id,
+                       "ms": usage.latency_ms}, separators=(",", ":"))
 
 
 def _window_of(prompt: Prompt) -> dict[str, str]:

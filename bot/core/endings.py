@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from bot.core.records import Usage
+
 # The `status` metadata of a stored answer that did not end on its own.
 STOPPED = "stopped"
 BLOCKED = "guardrail_intervened"
@@ -22,6 +24,7 @@ class AnswerStopped(Exception):
     def __init__(self, shown: str) -> None:
         super().__init__("the answer was stopped")
         self.shown = shown
+        self.usage = Usage()
 
 
 class AnswerBlocked(Exception):
@@ -33,6 +36,7 @@ class AnswerBlocked(Exception):
         super().__init__("the answer was blocked by a guardrail")
         self.message = message
         self.shown = ""
+        self.usage = Usage()
 
 
 @runtime_checkable

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from bot.core.records import RecentHistory, StoredMessage
+from bot.core.records import RecentHistory, StoredMessage, Summary, UsageRecord
 
 
 class StoreUnavailable(Exception):
@@ -73,6 +73,13 @@ class MessageStore(Protocol):
         """
         ...
 
+    def between(
+        self, session_id: str, *, from_key: str, before_key: str, token_budget: int
+    ) -> list[StoredMessage]:
+        """The oldest messages with from_key <= key < before_key whose estimated tokens fit
+        the budget (at least one), oldest first; reads oldest-first, stopping at the budget."""
+        ...
+
     def all(self, session_id: str) -> list[StoredMessage]:
         """Every message of the session, oldest first (operator commands, LangChain's interface)."""
         ...
@@ -110,6 +117,25 @@ class MessageStore(Protocol):
 
     def sessions(self, *, prefix: str = "", limit: int = 50) -> list[str]:
         """Session ids, most recently written first (console thread list)."""
+        ...
+
+    def save_summary(self, session_id: str, summary: Summary) -> bool:
+        """Store the session's summary unless a message was edited or deleted since the
+        generation it was read with (then False: it may hold what is no longer said)."""
+        ...
+
+    def invalidate_summary(self, session_id: str, *, changed_key: str) -> None:
+        """A message was edited or deleted: summaries being built are refused, and the stored
+        one is dropped if it covers the message (it is built again from the thread)."""
+        ...
+
+    def add_usage(self, record: UsageRecord) -> None:
+        """Add a turn's usage to its day's counters (atomic: correct across replicas)."""
+        ...
+
+    def usage(self, days: Sequence[str], *, user_id: str = "") -> list[UsageRecord]:
+        """The counters of these days, one per day, person, thread and model (`user_id`: that
+        person's only)."""
         ...
 
 

@@ -18,3 +18,5 @@ class TurnProfile:
     model: BaseChatModel
     # The provider's prompt-cache markers for this model (bot.model.cache), if any.
     mark_cache: Callable[[Prompt], list[BaseMessage]] | None = None
+    # What the usage records name (pricing, reports).
+    model_id: str = ""

@@ -12,7 +12,7 @@ from langchain_core.messages import (
     SystemMessage,
 )
 
-from bot.core.records import IncomingMessage, StoredMessage
+from bot.core.records import IncomingMessage, StoredMessage, Summary
 from bot.core.tokens import count_tokens, estimate_tokens
 
 
@@ -21,6 +21,13 @@ def has_several_humans(history: Sequence[StoredMessage], message: IncomingMessag
     authors.add(message.user_id or message.user_name)
     authors.discard("")
     return len(authors) > 1
+
+
+def summary_turn(summary: Summary) -> HumanMessage:
+    """How a summary is replayed: first, as the thread's opening turn."""
+    return HumanMessage(
+        f"[Summary of the {summary.count} earlier messages of this thread]\n{summary.text}"
+    )
 
 
 def _human_text(text: str, author: str, *, name_speakers: bool) -> str:
@@ -77,6 +84,8 @@ class Prompt:
     prefix_ends: tuple[int, ...] = ()
     # The key of the first history message sent ("": none).
     window_start: str = ""
+    # How many messages before the window the summary sent first covers (0: none sent).
+    summarised: int = 0
 
 
 def previous_window_start(history: Sequence[StoredMessage]) -> str:
@@ -94,25 +103,32 @@ def build_prompt(
     message: IncomingMessage,
     token_budget: int,
     window_start: str = "",
+    summary: Summary | None = None,
 ) -> Prompt:
-    """System prompt + a window of the newest history that fits the budget + the new message.
+    """System prompt + the summary of older messages + a window of the newest history that
+    fits the budget + the new message.
 
     The window starts at `window_start` (the previous turn's start) for as long as it fits;
     then it moves forward in one block, leaving a quarter of the history's room free, so that
     the turns in between send the same prefix and a prompt cache can serve it
     (docs/prompt-cache.md). Whole stored messages are kept or left out, before merging, so the
-    caller can tell the user exactly how many messages of the thread the model saw.
+    caller can tell the user exactly how many messages of the thread the model saw. Messages
+    the summary covers are never sent again in full.
     """
+    opening: list[BaseMessage] = []
+    if summary is not None and summary.text:
+        history = [m for m in history if not summary.covers(m.key)]
+        opening = [summary_turn(summary)]
     turns = to_chat_messages(history, message)
     system = SystemMessage(system_prompt)
     question = turns[-1]
-    room = token_budget - count_tokens([system, question])
+    room = token_budget - count_tokens([system, *opening, question])
     # The new message alone does not fit: it is sent anyway and the model decides, rather
     # than sending nothing (a TOO_LONG failure is reported to the user).
     start = len(history)
     if room > 0:
         start = _window_start(history, turns[:-1], room=room, previous=window_start)
-    merged = make_roles_alternate([*turns[start:-1], question])
+    merged = make_roles_alternate([*opening, *turns[start:-1], question])
     # The last merged turn holds the new message; every turn before it is history only.
     return Prompt(
         messages=[system, *merged],
@@ -120,6 +136,7 @@ def build_prompt(
         history_left_out=start,
         prefix_ends=(0, len(merged) - 1) if len(merged) > 1 else (0,),
         window_start=history[start].key if start < len(history) else "",
+        summarised=summary.count if opening and summary is not None else 0,
     )
 
 

@@ -102,6 +102,62 @@ class StoredMessage:
                    metadata=metadata or {})
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the messages that left a thread's window said, replayed before the window.
+
+    It covers every message whose key is below `through` (`count` of them). `generation`
+    counts the edits and deletions of the thread: a summary is stored only over the
+    generation it was read with, so one built from a message that was changed meanwhile is
+    never kept.
+    """
+
+    text: str = ""
+    through: str = ""
+    count: int = 0
+    generation: int = 0
+
+    def covers(self, key: str) -> bool:
+        return bool(self.text) and key < self.through
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one model call used: tokens by how they are billed, which model, how long."""
+
+    input_tokens: int = 0  # sent and neither read from nor written to the prompt cache
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    model_id: str = ""
+    latency_ms: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens \
+            + self.cache_write_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.model_id or other.model_id, self.latency_ms + other.latency_ms,
+        )
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One turn's model calls, added to the day's counters of its person and thread."""
+
+    day: str  # UTC, YYYY-MM-DD
+    session_id: str
+    user_id: str
+    usage: Usage
+    answers: int = 0
+    summaries: int = 0
+
+
 BACKFILL_PENDING = "pending"
 BACKFILL_DONE = "done"
 
@@ -113,12 +169,13 @@ class SessionState:
     `backfill`: "" (never needed), pending (started, not finished: to be tried again) or done;
     `backfill_before`: the ts of the first message stored live, where the read of the thread
     ends. `forgotten_at`: the ts of the last `history forget`; nothing from before it is ever
-    stored again.
+    stored again. `summary`: what the messages before the window said.
     """
 
     backfill: str = ""
     backfill_before: str = ""
     forgotten_at: str = ""
+    summary: Summary = field(default_factory=Summary)
 
     def forgot(self, ts: str) -> bool:
         """Whether a message of this ts was written before the session was forgotten."""

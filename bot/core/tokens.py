@@ -41,3 +41,15 @@ def take_within_budget(newest_first: Iterable[StoredMessage], budget: int) -> Re
         taken.append(message)
         spent += cost
     return RecentHistory(taken[::-1], has_older=False)
+
+
+def take_oldest_within_budget(oldest_first: Iterable[StoredMessage], budget: int) -> list[StoredMessage]:
+    """The oldest messages whose estimates fit `budget`, and at least one."""
+    taken: list[StoredMessage] = []
+    spent = 0
+    for message in oldest_first:
+        spent += estimate_tokens(message.text)
+        if taken and spent > budget:
+            break
+        taken.append(message)
+    return taken

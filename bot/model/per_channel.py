@@ -30,7 +30,8 @@ class ChannelModels:
 
     def turn_profile(self, profile: ChannelProfile) -> TurnProfile:
         model, marker = self._model_for(profile.model_id, profile.temperature)
-        return TurnProfile(profile.system_prompt, profile.token_budget, model, marker)
+        return TurnProfile(profile.system_prompt, profile.token_budget, model, marker,
+                           model_id=profile.model_id)
 
     def _model_for(self, model_id: str, temperature: float) -> tuple[BaseChatModel, Marker]:
         key = (model_id, temperature)

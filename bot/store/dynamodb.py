@@ -36,11 +36,13 @@ from bot.core.records import (
     ANSWER_SLOT,
     RecentHistory,
     StoredMessage,
+    Summary,
+    UsageRecord,
     padded_ts,
     sort_key,
     ts_of_key,
 )
-from bot.core.tokens import take_within_budget
+from bot.core.tokens import take_oldest_within_budget, take_within_budget
 from bot.store.dynamodb_items import (
     BACKFILL_KEY,
     DONE,
@@ -50,17 +52,23 @@ from bot.store.dynamodb_items import (
     IN_PROGRESS,
     PART_MARK,
     STATE_MARK,
+    SUMMARY_KEY,
+    USAGE_COUNTERS,
+    USAGE_PARTITION,
     Item,
     base_key,
     claim_only,
     claim_state,
     decode_messages,
     decode_state,
+    decode_usage,
     encode_message,
     is_expired,
     is_message,
     is_state,
     key_of,
+    to_item,
+    usage_key,
 )
 from bot.store.errors import dynamodb_errors, error_code
 
@@ -74,6 +82,8 @@ MAX_RECENT_PAGE = 1000
 # A partition that holds no session: the people who asked to be forgotten.
 FORGOTTEN_AUTHORS = "meta#forgotten-authors"
 RESERVED_PREFIXES = ("meta#",)
+# Usage counters are kept for 13 months, whatever HISTORY_TTL_DAYS says: they hold no text.
+USAGE_TTL_SECONDS = 400 * 86400
 # A guarded write that lost a race with another transaction on the same marker is tried again.
 CONFLICT_ATTEMPTS = 3
 
@@ -219,6 +229,16 @@ class DynamoDBMessageStore:
         state = decode_state(state_items, now=self.clock())
         return RecentHistory(history.messages, history.has_older, state)
 
+    def between(
+        self, session_id: str, *, from_key: str, before_key: str, token_budget: int
+    ) -> list[StoredMessage]:
+        # BETWEEN includes its upper end; a key cannot be compared with "".
+        items = self._query(session_id, newest_first=False, from_key=from_key or None,
+                            below=before_key, page_size=recent_page_size(token_budget),
+                            history=True)
+        messages = (m for m in decode_messages(items, now=self.clock()) if m.key < before_key)
+        return take_oldest_within_budget(messages, token_budget)
+
     def all(self, session_id: str) -> list[StoredMessage]:
         items = self._query(session_id, newest_first=False, below=STATE_MARK, history=True)
         return list(decode_messages(items, now=self.clock()))
@@ -320,6 +340,8 @@ class DynamoDBMessageStore:
                       for session, key in sorted(messages | answers)]
         parts = [_primary_key(item) for item in found if "PartCount" in item]
         self._batch(puts=tombstones, deletes=parts, action="forget author")
+        for session in sorted({s for s, _ in messages}):
+            self._drop_summary(session)
         return ForgetReport(messages=len(messages), sessions=len({s for s, _ in messages}))
 
     def forgotten_authors(self, author_ids: Sequence[str]) -> dict[str, str]:
@@ -355,6 +377,83 @@ class DynamoDBMessageStore:
             session_id, created_at = item["SessionId"]["S"], float(item["CreatedAt"]["N"])
             latest[session_id] = max(created_at, latest.get(session_id, created_at))
         return sorted(latest, key=lambda session: (-latest[session], session))[:limit]
+
+    def save_summary(self, session_id: str, summary: Summary) -> bool:
+        """One TransactWriteItems: the summary over the generation it was read with, and the
+        forget marker's check against the first message it does not cover."""
+        item = to_item({
+            "SessionId": session_id, "MessageKey": SUMMARY_KEY, "Summary": summary.text,
+            "Through": summary.through, "SummaryCount": summary.count, "Gen": summary.generation,
+            "ExpiresAt": self._expires_at(self.clock()),
+        })
+        same = {"ConditionExpression": "attribute_not_exists(Gen) OR Gen = :gen",
+                "ExpressionAttributeValues": {":gen": {"N": str(summary.generation)}}}
+        put = {"Put": {"TableName": self.table_name, "Item": item, **same}}
+        return self._transact(put, self._not_forgotten(session_id, summary.through)) is None
+
+    def invalidate_summary(self, session_id: str, *, changed_key: str) -> None:
+        """One UpdateItem that moves the generation on (refusing summaries being built), and
+        a second one only if the stored summary covers the changed message."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name, "Key": key_of(session_id, SUMMARY_KEY),
+            "UpdateExpression": "ADD Gen :one", "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ReturnValues": "ALL_NEW",
+        }
+        expires_at = self._expires_at(self.clock())
+        if expires_at is not None:  # the marker of a thread that never had a summary expires too
+            request["UpdateExpression"] += " SET ExpiresAt = if_not_exists(ExpiresAt, :exp)"
+            request["ExpressionAttributeValues"][":exp"] = {"N": str(expires_at)}
+        with dynamodb_errors(self.table_name, "invalidate summary"):
+            new = self.client.update_item(**request)["Attributes"]
+        if "Summary" in new and changed_key < new.get("Through", {}).get("S", ""):
+            self._drop_summary(session_id, generation=new["Gen"]["N"])
+
+    def _drop_summary(self, session_id: str, *, generation: str | None = None) -> None:
+        """Remove the summary's text; without a generation, also refuse summaries being built."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name, "Key": key_of(session_id, SUMMARY_KEY),
+            "UpdateExpression": "REMOVE Summary, Through, SummaryCount",
+        }
+        if generation is None:
+            request["UpdateExpression"] += " ADD Gen :one"
+            request["ExpressionAttributeValues"] = {":one": {"N": "1"}}
+        else:
+            request["ConditionExpression"] = "Gen = :gen"
+            request["ExpressionAttributeValues"] = {":gen": {"N": generation}}
+        with dynamodb_errors(self.table_name, "drop summary"):
+            try:
+                self.client.update_item(**request)
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise  # else a later change has dropped it already
+
+    def add_usage(self, record: UsageRecord) -> None:
+        """One UpdateItem with ADD: DynamoDB adds atomically, so replicas never lose a count."""
+        counters = {name: getattr(record.usage, field) for name, field in USAGE_COUNTERS.items()}
+        counters |= {"Answers": record.answers, "Summaries": record.summaries}
+        adds = {name: value for name, value in counters.items() if value}
+        values = {f":{name}": {"N": str(value)} for name, value in adds.items()}
+        values |= {":user": {"S": record.user_id}, ":session": {"S": record.session_id},
+                   ":model": {"S": record.usage.model_id},
+                   ":exp": {"N": str(int(self.clock()) + USAGE_TTL_SECONDS)}}
+        update = "SET UserId = :user, #session = :session, ModelId = :model, ExpiresAt = :exp"
+        if adds:
+            update += " ADD " + ", ".join(f"{name} :{name}" for name in adds)
+        with dynamodb_errors(self.table_name, "add usage"):
+            self.client.update_item(
+                TableName=self.table_name, Key=usage_key(record), UpdateExpression=update,
+                ExpressionAttributeNames={"#session": "Session"}, ExpressionAttributeValues=values,
+            )
+
+    def usage(self, days: Sequence[str], *, user_id: str = "") -> list[UsageRecord]:
+        """One Query per day (its partition), or of one person's prefix in it."""
+        rows: list[UsageRecord] = []
+        prefix = f"{user_id}#" if user_id else None
+        for day in days:
+            partition = f"{USAGE_PARTITION}{day}"
+            rows += [decode_usage(item) for item in self._query(partition, newest_first=False,
+                                                               prefix=prefix)]
+        return rows
 
     def _put_if_absent(self, item: Item) -> bool:
         with dynamodb_errors(self.table_name, "append"):
@@ -424,6 +523,7 @@ class DynamoDBMessageStore:
         *,
         newest_first: bool,
         below: str | None = None,
+        from_key: str | None = None,
         prefix: str | None = None,
         page_size: int | None = None,
         keys_only: bool = False,
@@ -437,7 +537,11 @@ class DynamoDBMessageStore:
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,
         }
-        if below is not None:
+        if below is not None and from_key is not None:
+            request["KeyConditionExpression"] += " AND MessageKey BETWEEN :from AND :below"
+            request["ExpressionAttributeValues"] |= {":from": {"S": from_key},
+                                                     ":below": {"S": below}}
+        elif below is not None:
             request["KeyConditionExpression"] += " AND MessageKey < :below"
             request["ExpressionAttributeValues"][":below"] = {"S": below}
         if prefix is not None:

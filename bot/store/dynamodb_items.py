@@ -25,7 +25,16 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from bot.core.records import Role, SessionState, StoredMessage, padded_ts, ts_of_key
+from bot.core.records import (
+    Role,
+    SessionState,
+    StoredMessage,
+    Summary,
+    Usage,
+    UsageRecord,
+    padded_ts,
+    ts_of_key,
+)
 
 Item = dict[str, Any]
 
@@ -40,6 +49,7 @@ MAX_PARTS = 98
 STATE_MARK = "~"
 BACKFILL_KEY = "~backfill"
 FORGOTTEN_KEY = "~forgotten"
+SUMMARY_KEY = "~summary"
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
 
@@ -176,7 +186,8 @@ _LEGACY = {"AuthorId": "a", "AuthorName": "n", "SlackTs": "s", "Meta": "m"}
 # What a history read asks for: no session id, creation time or claim, which it never uses.
 HISTORY_ATTRIBUTES = (
     "MessageKey, #text, #role, Info, ExpiresAt, EditedTs, Deleted, PartCount, PartIndex, "
-    "Backfill, BackfillBefore, ForgottenAt, AuthorId, AuthorName, SlackTs, Meta"
+    "Backfill, BackfillBefore, ForgottenAt, AuthorId, AuthorName, SlackTs, Meta, "
+    "Summary, Through, SummaryCount, Gen"
 )
 HISTORY_NAMES = {"#text": "Text", "#role": "Role"}
 
@@ -192,8 +203,9 @@ def is_state(item: Item) -> bool:
 
 
 def decode_state(items: Iterable[Item], *, now: float) -> SessionState:
-    """The session's state from its `~backfill` and `~forgotten` items (either may be absent)."""
-    values: dict[str, str] = {}
+    """The session's state from its `~backfill`, `~forgotten` and `~summary` items (any may be
+    absent)."""
+    values: dict[str, Any] = {}
     for item in items:
         key = item["MessageKey"]["S"]
         if key == BACKFILL_KEY and not is_expired(item, now=now):
@@ -201,7 +213,46 @@ def decode_state(items: Iterable[Item], *, now: float) -> SessionState:
             values["backfill_before"] = str(item.get("BackfillBefore", {}).get("S", ""))
         elif key == FORGOTTEN_KEY and "ForgottenAt" in item:
             values["forgotten_at"] = ts_of_key(item["ForgottenAt"]["S"])
+        elif key == SUMMARY_KEY:
+            values["summary"] = decode_summary(item, now=now)
     return SessionState(**values)
+
+
+def decode_summary(item: Item, *, now: float) -> Summary:
+    """An expired summary keeps its generation: a save over it still needs the same one."""
+    generation = int(item.get("Gen", {}).get("N", "0"))
+    if is_expired(item, now=now) or "Summary" not in item:
+        return Summary(generation=generation)
+    return Summary(text=item["Summary"]["S"], through=item.get("Through", {}).get("S", ""),
+                   count=int(item.get("SummaryCount", {}).get("N", "0")), generation=generation)
+
+
+USAGE_PARTITION = "meta#usage#"
+# Counter attribute -> Usage field.
+USAGE_COUNTERS = {
+    "InputTokens": "input_tokens", "OutputTokens": "output_tokens",
+    "CacheReadTokens": "cache_read_tokens", "CacheWriteTokens": "cache_write_tokens",
+    "LatencyMs": "latency_ms",
+}
+
+
+def usage_key(record: UsageRecord) -> Item:
+    """A day's counters live in one partition, one item per person, thread and model, so a
+    day's report is one Query and a person's day a Query of their prefix."""
+    user = record.user_id or "-"
+    return to_item({"SessionId": f"{USAGE_PARTITION}{record.day}",
+                    "MessageKey": f"{user}#{record.session_id}#{record.usage.model_id}"})
+
+
+def decode_usage(item: Item) -> UsageRecord:
+    values = from_item(item)
+    usage = Usage(model_id=str(values.get("ModelId", "")),
+                  **{field: int(values.get(name, 0)) for name, field in USAGE_COUNTERS.items()})
+    user = str(values.get("UserId", ""))
+    return UsageRecord(day=str(values["SessionId"]).removeprefix(USAGE_PARTITION),
+                       session_id=str(values.get("Session", "")), user_id=user,
+                       usage=usage, answers=int(values.get("Answers", 0)),
+                       summaries=int(values.get("Summaries", 0)))
 
 
 def item_size(item: Item) -> int:

@@ -21,11 +21,14 @@ from bot.core.records import (
     Role,
     SessionState,
     StoredMessage,
+    Summary,
+    Usage,
+    UsageRecord,
     padded_ts,
     sort_key,
     ts_of_key,
 )
-from bot.core.tokens import take_within_budget
+from bot.core.tokens import take_oldest_within_budget, take_within_budget
 from bot.store.sqlite_db import SQLiteDatabase
 
 PURGE_INTERVAL_SECONDS = 3600
@@ -57,6 +60,20 @@ CREATE TABLE IF NOT EXISTS session_state (
     backfill_expires_at REAL,
     forgotten_at TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS usage (
+    day TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    latency_ms INTEGER NOT NULL DEFAULT 0,
+    answers INTEGER NOT NULL DEFAULT 0,
+    summaries INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, user_id, session_id, model_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS forgotten_authors (
     author_id TEXT PRIMARY KEY,
     forgotten_at TEXT NOT NULL
@@ -64,11 +81,24 @@ CREATE TABLE IF NOT EXISTS forgotten_authors (
 """
 # Columns added after the first release: files written by it gain them on open.
 _ADDED_COLUMNS = {
-    "edited_ts": "TEXT NOT NULL DEFAULT ''",
-    "deleted": "INTEGER NOT NULL DEFAULT 0",
-    "claim_status": "TEXT NOT NULL DEFAULT ''",
-    "claimed_at": "REAL NOT NULL DEFAULT 0",
+    "messages": {
+        "edited_ts": "TEXT NOT NULL DEFAULT ''",
+        "deleted": "INTEGER NOT NULL DEFAULT 0",
+        "claim_status": "TEXT NOT NULL DEFAULT ''",
+        "claimed_at": "REAL NOT NULL DEFAULT 0",
+    },
+    "session_state": {
+        "summary": "TEXT NOT NULL DEFAULT ''",
+        "summary_through": "TEXT NOT NULL DEFAULT ''",
+        "summary_count": "INTEGER NOT NULL DEFAULT 0",
+        "summary_gen": "INTEGER NOT NULL DEFAULT 0",
+        "summary_expires_at": "REAL",
+    },
 }
+_USAGE_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                  "latency_ms")
+# Usage counters are kept for 13 months, whatever HISTORY_TTL_DAYS says: they hold no text.
+USAGE_DAYS_KEPT = 400
 _COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta, edited_ts"
 _TOMBSTONE = ("text = '', author_id = '', author_name = '', meta = '{}', deleted = 1, "
               "claim_status = 'DONE'")
@@ -76,6 +106,9 @@ _TOMBSTONE = ("text = '', author_id = '', author_name = '', meta = '{}', deleted
 _LIVE = "deleted = 0 AND role != '' AND (expires_at IS NULL OR expires_at > ?)"
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
+# Dropping a summary also moves its generation on, so a summary being built is refused.
+_NO_SUMMARY = ("summary = '', summary_through = '', summary_count = 0, "
+               "summary_gen = summary_gen + 1")
 
 
 class SQLiteMessageStore:
@@ -190,6 +223,27 @@ class SQLiteMessageStore:
         history = take_within_budget(self._newest_first(session_id, before_key), token_budget)
         return RecentHistory(history.messages, history.has_older, self._state(session_id))
 
+    def between(
+        self, session_id: str, *, from_key: str, before_key: str, token_budget: int
+    ) -> list[StoredMessage]:
+        def oldest_first() -> Iterator[StoredMessage]:
+            after = None
+            while True:
+                rows = self.db.read(
+                    "read",
+                    f"SELECT {_COLUMNS} FROM messages WHERE session_id = ? AND message_key >= ? "
+                    f"AND message_key < ? AND message_key > ? AND {_LIVE} ORDER BY message_key "
+                    "LIMIT ?",
+                    (session_id, from_key, before_key, after or "", self.clock(),
+                     RECENT_PAGE_SIZE),
+                )
+                yield from (_message(row) for row in rows)
+                if len(rows) < RECENT_PAGE_SIZE:
+                    return
+                after = rows[-1][0]
+
+        return take_oldest_within_budget(oldest_first(), token_budget)
+
     def all(self, session_id: str) -> list[StoredMessage]:
         rows = self.db.read(
             "read", f"SELECT {_COLUMNS} FROM messages WHERE session_id = ? AND {_LIVE} "
@@ -238,7 +292,7 @@ class SQLiteMessageStore:
             connection.execute(
                 "INSERT INTO session_state (session_id, forgotten_at) VALUES (?, ?) "
                 "ON CONFLICT (session_id) DO UPDATE SET forgotten_at = excluded.forgotten_at, "
-                "backfill = '', backfill_before = ''",
+                f"backfill = '', backfill_before = '', {_NO_SUMMARY}",
                 (session_id, self._now_ts()),
             )
             cursor = connection.execute(
@@ -261,6 +315,10 @@ class SQLiteMessageStore:
             # Tombstones, as for deletions: no late write brings either back.
             connection.executemany(
                 f"UPDATE messages SET {_TOMBSTONE} WHERE session_id = ? AND message_key = ?", doomed
+            )
+            connection.executemany(
+                f"UPDATE session_state SET {_NO_SUMMARY} WHERE session_id = ?",
+                [(session,) for session in {session for session, _ in rows}],
             )
         return ForgetReport(messages=len(rows), sessions=len({session for session, _ in rows}))
 
@@ -285,6 +343,72 @@ class SQLiteMessageStore:
         )
         return [row[0] for row in rows]
 
+    def save_summary(self, session_id: str, summary: Summary) -> bool:
+        with self.db.transaction("save summary") as connection:
+            forgotten_at = self._forgotten_at(connection, session_id)
+            if forgotten_at and padded_ts(ts_of_key(summary.through)) <= padded_ts(forgotten_at):
+                return False
+            connection.execute(
+                "INSERT INTO session_state (session_id) VALUES (?) ON CONFLICT DO NOTHING",
+                (session_id,),
+            )
+            cursor = connection.execute(
+                "UPDATE session_state SET summary = ?, summary_through = ?, summary_count = ?, "
+                "summary_expires_at = ? WHERE session_id = ? AND summary_gen = ?",
+                (summary.text, summary.through, summary.count, self._expires_at(self.clock()),
+                 session_id, summary.generation),
+            )
+            return cursor.rowcount > 0
+
+    def invalidate_summary(self, session_id: str, *, changed_key: str) -> None:
+        with self.db.transaction("invalidate summary") as connection:
+            connection.execute(
+                "INSERT INTO session_state (session_id) VALUES (?) ON CONFLICT DO NOTHING",
+                (session_id,),
+            )
+            connection.execute(
+                "UPDATE session_state SET summary_gen = summary_gen + 1 WHERE session_id = ?",
+                (session_id,),
+            )
+            connection.execute(
+                f"UPDATE session_state SET {_NO_SUMMARY} WHERE session_id = ? "
+                "AND summary != '' AND summary_through > ?", (session_id, changed_key),
+            )
+
+    def add_usage(self, record: UsageRecord) -> None:
+        values = [getattr(record.usage, name) for name in _USAGE_COLUMNS]
+        columns = ", ".join((*_USAGE_COLUMNS, "answers", "summaries"))
+        sums = ", ".join(f"{name} = {name} + excluded.{name}"
+                         for name in (*_USAGE_COLUMNS, "answers", "summaries"))
+        with self.db.transaction("add usage") as connection:
+            connection.execute(
+                f"INSERT INTO usage (day, user_id, session_id, model_id, {columns}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' * (len(values) + 2))}) "
+                f"ON CONFLICT (day, user_id, session_id, model_id) DO UPDATE SET {sums}",
+                (record.day, record.user_id, record.session_id, record.usage.model_id, *values,
+                 record.answers, record.summaries),
+            )
+            oldest = time.strftime("%Y-%m-%d", time.gmtime(self.clock() - USAGE_DAYS_KEPT * 86400))
+            connection.execute("DELETE FROM usage WHERE day < ?", (oldest,))
+
+    def usage(self, days: Sequence[str], *, user_id: str = "") -> list[UsageRecord]:
+        if not days:
+            return []
+        marks = ", ".join("?" * len(days))
+        mine = " AND user_id = ?" if user_id else ""
+        rows = self.db.read(
+            "read usage",
+            f"SELECT day, session_id, user_id, model_id, {', '.join(_USAGE_COLUMNS)}, answers, "
+            f"summaries FROM usage WHERE day IN ({marks}){mine} ORDER BY day, user_id, session_id",
+            (*days, *((user_id,) if user_id else ())),
+        )
+        return [
+            UsageRecord(day=day, session_id=session, user_id=user,
+                        usage=Usage(model_id=model, **dict(zip(_USAGE_COLUMNS, counts[:5], strict=True))),
+                        answers=counts[5], summaries=counts[6])
+            for day, session, user, model, *counts in rows
+        ]
+
     def close(self) -> None:
         self.db.close()
 
@@ -308,16 +432,22 @@ class SQLiteMessageStore:
     def _state(self, session_id: str) -> SessionState:
         rows = self.db.read(
             "read state",
-            "SELECT backfill, backfill_before, backfill_expires_at, forgotten_at "
+            "SELECT backfill, backfill_before, backfill_expires_at, forgotten_at, summary, "
+            "summary_through, summary_count, summary_gen, summary_expires_at "
             "FROM session_state WHERE session_id = ?", (session_id,),
         )
         if not rows:
             return SessionState()
-        backfill, before, expires_at, forgotten_at = rows[0]
-        if expires_at is not None and expires_at <= self.clock():
+        backfill, before, expires_at, forgotten_at, text, through, count, gen, summary_expires = rows[0]
+        now = self.clock()
+        if expires_at is not None and expires_at <= now:
             backfill, before = "", ""  # expired with the messages it read
+        if summary_expires is not None and summary_expires <= now:
+            text = ""
+        summary = Summary(text=text, through=through, count=count, generation=gen) if text \
+            else Summary(generation=gen)
         return SessionState(backfill=backfill, backfill_before=before,
-                            forgotten_at=forgotten_at)
+                            forgotten_at=forgotten_at, summary=summary)
 
     def _forgotten_at(self, connection: Any, session_id: str) -> str:
         row = connection.execute(
@@ -340,10 +470,11 @@ class SQLiteMessageStore:
 
     def _add_missing_columns(self) -> None:
         with self.db.transaction("upgrade schema") as connection:
-            present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
-            for name, definition in _ADDED_COLUMNS.items():
-                if name not in present:
-                    connection.execute(f"ALTER TABLE messages ADD COLUMN {name} {definition}")
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                for name, definition in columns.items():
+                    if name not in present:
+                        connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
 
 def _message(row: tuple[Any, ...]) -> StoredMessage:

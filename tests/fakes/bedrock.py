@@ -25,6 +25,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -269,6 +270,8 @@ class _BedrockHandler(QuietHandler):
     def answer(self, request: BedrockRequest, fault: _Fault | None) -> None:
         fake = self.owner
         fake._pause(fake.latency)
+        if fault is None and fake.fault_for is not None and (kind := fake.fault_for(request.body)):
+            fault = _Fault(kind, 1, None)
         if fault and fault.kind == "timeout":
             fake._pause(fake.timeout_sleep)
             fault = None
@@ -424,6 +427,9 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         self.intervention_after_chunks: int | None = None
         self.guardrail_message = "Sorry, the model cannot answer this question."
         self.guardrails: dict[tuple[str, str], dict[str, Any]] = {}
+        # Picks a fault kind for a request by what it holds (None: answer it), e.g. to fail
+        # only the requests of one kind.
+        self.fault_for: Callable[[dict[str, Any]], str | None] | None = None
 
     handler_class = _BedrockHandler
     fault_kinds = FAULT_KINDS

@@ -88,7 +88,12 @@ def test_a_growing_thread_sends_the_same_bytes_up_to_the_last_cache_point_and_re
     deps = bot(bedrock_endpoint_url=fake_bedrock.url, context_token_budget=8_000)
     converse(deps, *(f"question {turn} " + "x" * 290 for turn in range(1, 31)))
 
-    requests, usages = fake_bedrock.requests, fake_bedrock.usages
+    # The answers' requests; the summaries of what left the window are requests of their own.
+    answers = [(request, usage) for request, usage in zip(fake_bedrock.requests,
+                                                         fake_bedrock.usages, strict=True)
+               if request.body["system"][0]["text"] == SYSTEM]
+    requests, usages = [request for request, _ in answers], [usage for _, usage in answers]
+    assert len(requests) == 30
     shared = moved = 0
     for turn in range(1, len(requests) - 1):  # the first turn has no history to mark
         before, after = requests[turn].body, requests[turn + 1].body

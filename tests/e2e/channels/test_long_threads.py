@@ -3,6 +3,7 @@ and a 500 KB message, with the DynamoDB requests the bot makes counted at the HT
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -66,13 +67,22 @@ def test_a_1000_turn_thread_still_answers_with_a_bounded_prompt(
     sent = fake_bedrock.all_text_sent(request)
     assert f"answer {TURNS - 1}:" in sent and "question 0:" not in sent
     assert len(sent) < 3000 * 4 * 1.2  # about 4 characters a token, within the budget
-    assert "I can see the last" in fake_slack.thread_texts(CHANNEL, THREAD)[-1]
+    # What left the window starts being summarised, a few pieces a turn, from the oldest.
+    summaries = fake_bedrock.requests[:-1]
+    assert 1 <= len(summaries) <= 3
+    assert "question 0:" in fake_bedrock.all_text_sent(summaries[0])
+    assert sent.startswith(f"{bot.deps.settings.system_prompt}\n[Summary of the ")
+    assert "and a summary of the" in fake_slack.thread_texts(CHANNEL, THREAD)[-1]
     assert not fake_slack.calls_to("conversations.replies")  # the store knew the thread
     # "Is the bot part of this thread?" checks of one item each, then the budget's pages:
     # newest first, a page at a time, stopping when the budget is spent.
-    assert 1 <= len(queries) <= 5
-    assert all(query["ScanIndexForward"] is False and query.get("Limit") for query in queries)
-    assert sum(query["Limit"] for query in queries) <= 100  # of 2,000 stored messages
+    history = [query for query in queries if query["ScanIndexForward"] is False]
+    assert 1 <= len(history) <= 5
+    assert all(query.get("Limit") for query in queries)
+    assert sum(query["Limit"] for query in history) <= 100  # of 2,000 stored messages
+    # The summary's read: oldest first, only what one turn summarises.
+    oldest = [query for query in queries if query["ScanIndexForward"] is True]
+    assert 1 <= len(oldest) <= 4 and sum(query["Limit"] for query in oldest) <= 200
 
 
 def big_text(size: int) -> str:
@@ -110,3 +120,33 @@ def test_a_500_kb_message_is_stored_in_parts_and_read_back_whole(
     assert len(fake_bedrock.requests) == 2
     assert text in fake_bedrock.all_text_sent(fake_bedrock.requests[1])
     assert "did you read all of it?" in fake_bedrock.all_text_sent(fake_bedrock.requests[1])
+
+
+def test_a_fact_from_the_start_of_a_long_thread_reaches_the_prompt_through_its_summary(
+    start_bot, fake_slack, fake_bedrock, dynamodb_client, table_name
+):
+    def replies(body):
+        if body["system"][0]["text"].startswith("You keep the running summary"):
+            sent = json.dumps(body["messages"])
+            return "Summary: " + ("the code name is TAPIR" if "TAPIR" in sent else "small talk")
+        return "An answer. " + "y" * 1200
+
+    fake_bedrock.reply = replies
+    bot = start_bot(context_token_budget=4000)
+    bot.post(mention(THREAD, "Note this: the code name is TAPIR."))
+    bot.drain()
+    for turn in range(1, 30):
+        bot.post(reply(turn_ts(turn), f"question {turn} " + "x" * 300, thread_ts=THREAD))
+        bot.drain()
+
+    last = fake_bedrock.last_request
+    assert "code name is TAPIR" in fake_bedrock.all_text_sent(last)
+    assert "Note this:" not in fake_bedrock.all_text_sent(last)  # summarised, not replayed
+    item = dynamodb_client.get_item(
+        TableName=table_name, Key={"SessionId": {"S": session_id(THREAD)},
+                                   "MessageKey": {"S": "~summary"}})["Item"]
+    assert item["Summary"]["S"] == "Summary: the code name is TAPIR"
+    assert "and a summary of the" in fake_slack.thread_texts(CHANNEL, THREAD)[-1]
+    summaries = [r for r in fake_bedrock.requests
+                 if r.system_text.startswith("You keep the running summary")]
+    assert 2 <= len(summaries) <= 10  # once per block that left, of 30 turns

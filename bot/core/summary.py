@@ -1,0 +1,101 @@
+"""Summaries of what leaves a thread's window, so a long thread keeps what it decided early on.
+
+The window moves in blocks (prompt.py); each block that leaves is summarised once, into the
+summary so far, which the next prompts send first. A block larger than one request's share
+of the budget is summarised in pieces, at most a few requests per turn: the rest waits for
+the next turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages.ai import UsageMetadata, add_usage
+
+from bot.core.records import StoredMessage, Summary, Usage
+from bot.core.tokens import estimate_tokens
+from bot.core.usage import usage_of
+
+INSTRUCTIONS = (
+    "You keep the running summary of a Slack thread for an assistant that goes on answering "
+    "in it after the earlier messages are no longer shown. Merge the new messages into the "
+    "summary so far. Keep every fact, decision, name, number, date, code name, commitment, "
+    "file or link mentioned, and every open question, with who said it; drop greetings and "
+    "repetition. Write plain text in the thread's language, at most 400 words. Reply with "
+    "the summary only."
+)
+MAX_REQUESTS_PER_TURN = 3
+
+
+class Summarizer:
+    """Extends a thread's summary with the messages that left its window."""
+
+    def __init__(self, model: BaseChatModel, *, model_id: str, piece_tokens: int) -> None:
+        self._model = model
+        self._model_id = model_id
+        self._piece_tokens = piece_tokens
+
+    @property
+    def tokens_per_turn(self) -> int:
+        """How many tokens of messages one turn summarises at most."""
+        return self._piece_tokens * MAX_REQUESTS_PER_TURN
+
+    def extend(
+        self, summary: Summary, messages: Sequence[StoredMessage], *, through: str
+    ) -> tuple[Summary, Usage]:
+        """The summary with `messages` (oldest first, all below `through`) merged in, and what
+        the requests used. Raises whatever the model raises; nothing is kept of a failed turn.
+        """
+        used = Usage(model_id=self._model_id)
+        pieces = _pieces(messages, self._piece_tokens)
+        for index, piece in enumerate(pieces[:MAX_REQUESTS_PER_TURN]):
+            text, usage = self._ask([SystemMessage(INSTRUCTIONS),
+                                     HumanMessage(request_text(summary.text, piece))])
+            used += usage
+            # Where this piece ends: the next piece's first message, or `through` after the last.
+            end = pieces[index + 1][0].key if index + 1 < len(pieces) else through
+            summary = Summary(text=text.strip(), through=end,
+                              count=summary.count + len(piece), generation=summary.generation)
+        return summary, used
+
+
+    def _ask(self, prompt: list[BaseMessage]) -> tuple[str, Usage]:
+        """Streamed like answers: one kind of model call to grant, and no read timeout on a
+        long summary."""
+        started = time.monotonic()
+        parts: list[str] = []
+        reported: UsageMetadata | None = None
+        for chunk in self._model.stream(prompt):
+            parts.append(chunk.text)
+            if getattr(chunk, "usage_metadata", None):
+                reported = add_usage(reported, chunk.usage_metadata)
+        return "".join(parts), usage_of(reported, model_id=self._model_id, started=started)
+
+
+def request_text(summary_so_far: str, messages: Sequence[StoredMessage]) -> str:
+    transcript = "\n\n".join(f"{_speaker(m)}: {m.text}" for m in messages)
+    return (f"Summary so far:\n{summary_so_far or '(none yet)'}\n\n"
+            f"New messages, oldest first:\n{transcript}")
+
+
+def _speaker(message: StoredMessage) -> str:
+    if message.role == "ai":
+        return "Assistant"
+    return message.author_name or message.author_id or "Person"
+
+
+def _pieces(messages: Sequence[StoredMessage], tokens: int) -> list[list[StoredMessage]]:
+    """Consecutive runs of messages of about `tokens` each (a longer message is a run alone)."""
+    pieces: list[list[StoredMessage]] = []
+    size = 0
+    for message in messages:
+        cost = estimate_tokens(message.text)
+        if not pieces or size + cost > tokens:
+            pieces.append([])
+            size = 0
+        pieces[-1].append(message)
+        size += cost
+    return [piece for piece in pieces if piece]
