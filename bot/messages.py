@@ -63,6 +63,13 @@ THREAD_UNREAD = (
 )
 
 
+def daily_cap_reached(limit: int, *, hours: int, minutes: int) -> str:
+    """Said privately to a person over DAILY_TOKENS_PER_USER; `hours`/`minutes`: until reset."""
+    wait = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return (f"You've used today's allowance of {limit:,} tokens with me, so I won't answer until "
+            f"it resets at midnight UTC (in {wait}). I'll still remember what you write here.")
+
+
 def context_note(messages_seen: int) -> str:
     return f"I can see the last {messages_seen} messages of this thread."
 

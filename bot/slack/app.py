@@ -71,6 +71,8 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
             update_interval_seconds=settings.update_interval_seconds,
             rate_limit_per_minute=settings.rate_limit_per_minute,
             profiles=deps.profiles if settings.channel_profiles_file else None,
+            daily_tokens_per_user=settings.daily_tokens_per_user,
+            admin_user_ids=settings.admin_user_ids,
         ),
         user_names=UserNames(client),
         sessions=AgentSessions(client, enabled=settings.agent_sessions),

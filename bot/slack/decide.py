@@ -46,8 +46,19 @@ class TurnPolicy:
     rate_limit_per_minute: int
     # Shared by every answer of the app: Slack's rate limits count per app, not per message.
     pacing: SlackPacing = field(default_factory=SlackPacing)
-    # CHANNEL_PROFILES_FILE: allowed_user_ids and reply_without_mention_in_threads per channel.
+    # CHANNEL_PROFILES_FILE: allowed_user_ids, reply_without_mention_in_threads and
+    # daily_tokens_per_user per channel.
     profiles: ChannelProfiles | None = None
+    daily_tokens_per_user: int = 0
+    admin_user_ids: frozenset[str] = frozenset()
+
+    def daily_cap(self, *, user_id: str, session: SessionKey) -> int:
+        """The tokens this person may use today where they are asking (0: no cap)."""
+        if user_id in self.admin_user_ids:
+            return 0
+        if self.profiles is None:
+            return self.daily_tokens_per_user
+        return self._profile(session.channel_id, session).daily_tokens_per_user
 
     def allows(self, *, channel_id: str, user_id: str, session: SessionKey | None = None) -> bool:
         channel_ok = not self.allowed_channel_ids or channel_id in self.allowed_channel_ids

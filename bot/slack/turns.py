@@ -8,6 +8,7 @@ bot; edits and deletions of remembered messages go through the same queue (`mirr
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -16,6 +17,7 @@ from cachetools import TTLCache
 from slack_sdk import WebClient
 
 from bot import messages as say
+from bot.core.caps import DailyTokenCaps
 from bot.core.conversation import Conversation, ThreadUnreadable
 from bot.core.ports import ClaimState, StoreUnavailable
 from bot.core.records import IncomingMessage, SessionKey, sort_key
@@ -79,12 +81,14 @@ class SlackTurns:
         user_names: UserNames,
         sessions: AgentSessions | None = None,
         running: RunningAnswers | None = None,
+        caps: DailyTokenCaps | None = None,
     ) -> None:
         self._conversation = conversation
         self._policy = policy
         self._names = user_names
         self._sessions = sessions
         self._running = running or RunningAnswers()
+        self._caps = caps or DailyTokenCaps(conversation.store)
         self._rate = PersonalRateLimit(policy.rate_limit_per_minute)
         self._told_store_down: TTLCache[tuple[str, str], bool] = TTLCache(
             maxsize=10_000, ttl=3600
@@ -145,6 +149,11 @@ class SlackTurns:
                 log.info("%s is over RATE_LIMIT_PER_MINUTE: %s remembered, not answered",
                          message.user_id, message.ts)
                 decision = Decision(Action.REMEMBER, "over the rate limit")
+        over_cap = ""
+        if decision.action is Action.ANSWER:
+            over_cap = self._over_daily_cap(message.user_id, session)
+            if over_cap:
+                decision = Decision(Action.REMEMBER, "over the daily token cap")
         sink = self._sink(client, session, user_id=message.user_id,
                           user_team=message.user_team or session.team_id)
         if decision.action is Action.ANSWER:
@@ -158,6 +167,8 @@ class SlackTurns:
             return None
         if slow_down:
             sink.tell_privately(incoming.user_id, say.SLOW_DOWN)
+        if over_cap:
+            sink.tell_privately(incoming.user_id, over_cap)
         if decision.action is Action.REFUSE:
             log.info("refused %s in %s: %s", incoming.user_id, session.id, decision.reason)
             sink.tell_privately(incoming.user_id, say.NOT_ALLOWED)
@@ -171,6 +182,19 @@ class SlackTurns:
                                on_new_thread=on_new_session, started=started,
                                sessions=self._sessions, running=self._running)
         return None
+
+    def _over_daily_cap(self, user_id: str, session: SessionKey) -> str:
+        """The line telling the person they are capped for today, or "" when they are not."""
+        limit = self._policy.daily_cap(user_id=user_id, session=session)
+        if not limit:
+            return ""
+        check = self._caps.check(user_id, limit=limit)
+        if not check.is_over:
+            return ""
+        log.info("%s is over the daily token cap (%d of %d): %s remembered, not answered",
+                 user_id, check.used, limit, session.id)
+        left = max(0, int(check.resets_at - time.time()))
+        return say.daily_cap_reached(limit, hours=left // 3600, minutes=left % 3600 // 60)
 
     def _read(self, message: SlackMessage, session: SessionKey, *, bot_user_id: str) -> IncomingMessage:
         """The message as the core takes it: text decoded, author named."""
@@ -263,6 +287,10 @@ class SlackTurns:
             log.info("refused a summary for %s in %s: not in the allowlists",
                      user_id, session.channel_id)
             sink.tell_privately(user_id, say.NOT_ALLOWED)
+            return True
+        over_cap = self._over_daily_cap(user_id, session)
+        if over_cap:
+            sink.tell_privately(user_id, over_cap)
             return True
         thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
         request = IncomingMessage(
