@@ -7,11 +7,13 @@ file. `import-legacy` reads the old table through the same DynamoDB settings (re
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 from typing import Any
 
 from bot.config import Settings
+from bot.core.conversation import USAGE
 from bot.core.ports import MessageStore
 from bot.core.records import StoredMessage
 from bot.wiring import build_store, dynamodb_client
@@ -57,14 +59,30 @@ def show(store: MessageStore, session_id: str) -> int:
         return 1
     for message in messages:
         print(describe(message))
+    summary = store.recent(session_id, token_budget=1).state.summary
+    if summary.text:
+        print(f"summary of the first {summary.count} messages:\n"
+              f"{textwrap.indent(summary.text, '    ')}\n")
     print(f"{len(messages)} messages in {session_id}")
     return 0
 
 
 def describe(message: StoredMessage) -> str:
-    """Key, role and author on one line, then the text indented, then a blank line."""
+    """Key, role, author (and an answer's usage) on one line, then the text indented, then a
+    blank line."""
     text = textwrap.indent(message.text, "    ", predicate=lambda _: True) or "    (empty)"
-    return f"{message.key}  {message.role}  {author_of(message)}\n{text}\n"
+    return f"{message.key}  {message.role}  {author_of(message)}{usage_of(message)}\n{text}\n"
+
+
+def usage_of(message: StoredMessage) -> str:
+    if USAGE not in message.metadata:
+        return ""
+    try:
+        usage = json.loads(message.metadata[USAGE])
+        return (f"  [{usage['model']}: {usage['in']:,} in, {usage['cache_read']:,} cache read, "
+                f"{usage['cache_write']:,} cache write, {usage['out']:,} out, {usage['ms']:,} ms]")
+    except (ValueError, KeyError, TypeError):
+        return ""  # written by hand or by another version
 
 
 def author_of(message: StoredMessage) -> str:

@@ -417,6 +417,10 @@ class DynamoDBMessageStore:
         if generation is None:
             request["UpdateExpression"] += " ADD Gen :one"
             request["ExpressionAttributeValues"] = {":one": {"N": "1"}}
+            expires_at = self._expires_at(self.clock())
+            if expires_at is not None:  # it may create the item: it expires like the thread
+                request["UpdateExpression"] += " SET ExpiresAt = if_not_exists(ExpiresAt, :exp)"
+                request["ExpressionAttributeValues"][":exp"] = {"N": str(expires_at)}
         else:
             request["ConditionExpression"] = "Gen = :gen"
             request["ExpressionAttributeValues"] = {":gen": {"N": generation}}

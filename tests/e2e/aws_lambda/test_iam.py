@@ -165,7 +165,7 @@ def test_the_policy_grants_exactly_the_calls_the_function_makes(function):
     assert derived == {
         "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
         "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem",
-        "bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail",
+        "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail",
         "lambda:InvokeFunction", "secretsmanager:GetSecretValue",
     }
 

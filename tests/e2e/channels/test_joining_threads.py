@@ -4,6 +4,7 @@ Local underneath."""
 
 from __future__ import annotations
 
+from bot.core.summary import INSTRUCTIONS
 from tests.fakes.bedrock import validation_problem
 from tests.support.thread_events import CHANNEL, mention, reply, session_id
 
@@ -60,12 +61,17 @@ def test_trimmed_history_is_said_once_in_the_reply_and_never_stored(
     bot.post(reply("1700000600.000100", "and the first point?", thread_ts=THREAD))
     bot.drain()
 
-    for request in fake_bedrock.requests:
+    # What does not fit is summarised (in requests of its own), not sent in full.
+    summaries = [r for r in fake_bedrock.requests if r.system_text == INSTRUCTIONS]
+    answers = [r for r in fake_bedrock.requests if r.system_text != INSTRUCTIONS]
+    assert summaries and earlier[0] in fake_bedrock.all_text_sent(summaries[0])
+    assert len(answers) == 2
+    for request in answers:
         assert validation_problem(request.body) is None
         assert request.messages[0]["role"] == "user"
         sent = fake_bedrock.all_text_sent(request)
         assert earlier[0] not in sent and earlier[-1] in sent
-    second_roles = [m["role"] for m in fake_bedrock.requests[1].messages]
+    second_roles = [m["role"] for m in answers[1].messages]
     assert second_roles[-3:] == ["user", "assistant", "user"]
 
     replies = fake_slack.thread_texts(CHANNEL, THREAD)

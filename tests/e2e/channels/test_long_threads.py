@@ -71,7 +71,7 @@ def test_a_1000_turn_thread_still_answers_with_a_bounded_prompt(
     summaries = fake_bedrock.requests[:-1]
     assert 1 <= len(summaries) <= 3
     assert "question 0:" in fake_bedrock.all_text_sent(summaries[0])
-    assert sent.startswith(f"{bot.deps.settings.system_prompt}\n[Summary of the ")
+    assert sent.startswith(f"{bot.deps.settings.system_prompt}\n[Summary of the "), sent[:600]
     assert "and a summary of the" in fake_slack.thread_texts(CHANNEL, THREAD)[-1]
     assert not fake_slack.calls_to("conversations.replies")  # the store knew the thread
     # "Is the bot part of this thread?" checks of one item each, then the budget's pages:

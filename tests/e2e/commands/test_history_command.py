@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from bot.core.records import StoredMessage, sort_key
+from bot.core.conversation import USAGE, usage_json
+from bot.core.records import StoredMessage, Summary, Usage, sort_key
 from bot.store.dynamodb import DynamoDBMessageStore
 from bot.store.legacy_import import legacy_key
 from bot.store.sqlite import SQLiteMessageStore
@@ -121,10 +122,12 @@ def seed(store: Any) -> None:
     store.append(SESSION, [
         StoredMessage.human(ts="1700000001.000100", text="hello", author_id="U_ANA",
                             author_name="Ana"),
-        StoredMessage.answer(question_ts="1700000001.000100", text="Hi Ana!\nHow can I help?"),
+        StoredMessage.answer(question_ts="1700000001.000100", text="Hi Ana!\nHow can I help?",
+                             metadata={USAGE: usage_json(Usage(1200, 34, 5000, 60, "m-1", 812))}),
         StoredMessage.human(ts="1700000003.000100", text="bye", author_id="U_BO"),
     ])
     store.append(OTHER, [StoredMessage.human(ts="1700000002.000100", text="elsewhere")])
+    store.save_summary(SESSION, Summary("Ana said hello.", sort_key("1700000003.000100"), 2))
 
 
 @pytest.mark.parametrize("backend", ["dynamodb", "sqlite"])
@@ -141,8 +144,10 @@ def test_show_then_forget(
     assert shown.code == 0
     assert shown.out == (
         f"{sort_key('1700000001.000100')}  human  Ana (U_ANA)\n    hello\n\n"
-        f"{sort_key('1700000001.000100', '1')}  ai  bot\n    Hi Ana!\n    How can I help?\n\n"
+        f"{sort_key('1700000001.000100', '1')}  ai  bot  [m-1: 1,200 in, 5,000 cache read, "
+        "60 cache write, 34 out, 812 ms]\n    Hi Ana!\n    How can I help?\n\n"
         f"{sort_key('1700000003.000100')}  human  U_BO\n    bye\n\n"
+        "summary of the first 2 messages:\n    Ana said hello.\n\n"
         f"3 messages in {SESSION}\n"
     )
 
