@@ -12,6 +12,7 @@ from langchain_core.messages import (
     SystemMessage,
 )
 
+from bot.core.endings import STOPPED
 from bot.core.records import IncomingMessage, StoredMessage, Summary
 from bot.core.tokens import count_tokens, estimate_tokens
 
@@ -30,6 +31,16 @@ def summary_turn(summary: Summary) -> HumanMessage:
     )
 
 
+# What the model is told of an answer the person stopped (its metadata's status: endings.py).
+STOPPED_MARK = "[The person stopped this answer here.]"
+
+
+def _answer_text(stored: StoredMessage) -> str:
+    if stored.metadata.get("status") != STOPPED:
+        return stored.text
+    return f"{stored.text}\n\n{STOPPED_MARK}" if stored.text.strip() else STOPPED_MARK
+
+
 def _human_text(text: str, author: str, *, name_speakers: bool) -> str:
     return f"{author}: {text}" if name_speakers and author else text
 
@@ -42,7 +53,7 @@ def to_chat_messages(
     turns: list[BaseMessage] = []
     for stored in history:
         if stored.role == "ai":
-            turns.append(AIMessage(stored.text))
+            turns.append(AIMessage(_answer_text(stored)))
         else:
             author = stored.author_name or stored.author_id
             turns.append(HumanMessage(_human_text(stored.text, author, name_speakers=name_speakers)))

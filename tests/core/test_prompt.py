@@ -6,7 +6,14 @@ import itertools
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from bot.core.prompt import WINDOW_START, Prompt, build_prompt, make_roles_alternate, previous_window_start
+from bot.core.prompt import (
+    STOPPED_MARK,
+    WINDOW_START,
+    Prompt,
+    build_prompt,
+    make_roles_alternate,
+    previous_window_start,
+)
 from bot.core.records import IncomingMessage, SessionKey, StoredMessage, sort_key
 from bot.core.tokens import count_tokens, estimate_tokens, take_within_budget
 
@@ -234,3 +241,16 @@ def test_the_newest_answer_says_where_the_window_started():
                human("3.0", "unanswered")]
     assert previous_window_start(history) == "k2"
     assert previous_window_start(history[:1]) == ""
+
+
+def test_an_answer_the_person_stopped_is_replayed_as_shown_and_says_so():
+    stopped = StoredMessage.answer(question_ts="1.000001", text="Step one: open the",
+                                   metadata={"status": "stopped"})
+    nothing = StoredMessage.answer(question_ts="3.000001", text="", metadata={"status": "stopped"})
+    history = [human("1.000001", "how?"), stopped, human("3.000001", "and?"), nothing]
+
+    prompt = build_prompt(system_prompt="S", history=history, message=incoming("go on"),
+                          token_budget=10_000)
+
+    assert [m.text for m in prompt.messages[1:]] == [
+        "how?", f"Step one: open the\n\n{STOPPED_MARK}", "and?", STOPPED_MARK, "go on"]
