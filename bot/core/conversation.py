@@ -17,7 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from bot import messages as say
-from bot.core.ports import ClaimState, MessageStore, ReplySink, StoreUnavailable
+from bot.core.files import files_metadata
+from bot.core.ports import ClaimState, FileAttacher, MessageStore, ReplySink, StoreUnavailable
 from bot.core.prompt import WINDOW_START, Prompt, build_prompt, previous_window_start
 from bot.core.records import (
     ANSWER_SLOT,
@@ -84,6 +85,7 @@ class Conversation:
         sleep: Callable[[float], None] = time.sleep,
         log_prompts: bool = False,
         mark_cache: Callable[[Prompt], list[BaseMessage]] | None = None,
+        attach_files: FileAttacher | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -98,6 +100,8 @@ class Conversation:
         self._log_prompts = log_prompts
         # The provider's prompt-cache markers, added right before the model call (bot.model.cache).
         self._mark_cache = mark_cache
+        # Puts the bytes of the thread's files into the prompt (bot.files.attach).
+        self._attach_files = attach_files
         self._queue = SessionQueue()
         self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
@@ -162,6 +166,9 @@ class Conversation:
             self._complete_quietly(message)
             return
         prompt, notes = prepared
+        if self._attach_files is not None:
+            prompt, file_notes = self._attach_files(prompt, message.session)
+            notes.extend(file_notes)
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
@@ -369,6 +376,7 @@ def _question_key(answer: StoredMessage) -> str:
 def _question(message: IncomingMessage) -> StoredMessage:
     return StoredMessage.human(
         ts=message.ts, text=message.text, author_id=message.user_id, author_name=message.user_name,
+        metadata=files_metadata(message.files),
     )
 
 
