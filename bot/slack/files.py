@@ -80,13 +80,14 @@ def tombstoned_files(body: Mapping[str, Any]) -> list[str]:
             if text_of(mapping_of(f).get("mode")) == "tombstone" and text_of(mapping_of(f).get("id"))]
 
 
-def is_shared_here(file: Mapping[str, Any], session: SessionKey) -> bool:
-    """Whether the file's `shares` include this thread; true when the object has none to say
-    (message events often carry none: the event itself is the share)."""
+def is_shared_here(file: Mapping[str, Any], session: SessionKey, *, listed: bool = False) -> bool:
+    """Whether the file's `shares` include this thread. A message's file object often lists
+    none (the message itself is the share): then true, unless `listed` (files.info, which
+    lists every share, so none means the file is shared nowhere now)."""
     shares = mapping_of(file.get("shares"))
     places = [mapping_of(shares.get(scope)) for scope in ("public", "private")]
     if not any(places):
-        return True
+        return not listed
     entries = [mapping_of(entry) for place in places
                for entry in (place.get(session.channel_id) or []) if isinstance(place, Mapping)]
     for entry in entries:
@@ -150,7 +151,7 @@ def file_info(client: WebClient, file_id: str, session: SessionKey) -> Mapping[s
     file = mapping_of(response.get("file"))
     if text_of(file.get("mode")) == "tombstone" or not file:
         raise FileUnavailable(say.FILE_GONE, deleted=True)
-    if not is_shared_here(file, session):
+    if not is_shared_here(file, session, listed=True):
         raise FileUnavailable(say.FILE_ELSEWHERE)
     return file
 

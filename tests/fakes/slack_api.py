@@ -128,6 +128,8 @@ class FakeSlack(FakeHTTPServer):
         # (None: no header).
         self.scopes = scopes
         self.ephemeral_messages: list[dict[str, Any]] = []
+        # Downloads get the sign-in page even with the token, as for a token without files:read.
+        self.files_read_missing = False
         self.hang_seconds = 5.0
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)

@@ -101,8 +101,8 @@ def answer_download(handler: Any, fake: FakeSlack, path: str) -> None:
         file = fake._files.get(file_id)
     if file is not None and file.hang_seconds:
         fake.stopping.wait(file.hang_seconds)
-    if not authorized:
-        _send(handler, fake, path, file_id, False, 200, SIGN_IN_PAGE, "text/html; charset=utf-8")
+    if not authorized or fake.files_read_missing:
+        _send(handler, fake, path, file_id, authorized, 200, SIGN_IN_PAGE, "text/html; charset=utf-8")
     elif file is None or file.deleted:
         _send(handler, fake, path, file_id, True, 404, b"Not Found", "text/plain")
     elif file.redirect_to:
