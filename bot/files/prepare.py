@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc and .xls (Compound File Binary)
 _JPEG_QUALITY = 85
+_LOSSLESS_FORMATS = frozenset({"png", "gif", "bmp", "tiff"})
 
 
 @dataclass(frozen=True)
@@ -111,20 +112,22 @@ def _fit(image: Image.Image, data: bytes, *, limits: FileLimits) -> ImageFile:
         return ImageFile(fmt, data, image.width, image.height)
     frame = ImageOps.exif_transpose(image)  # also takes the first frame of an animation
     frame.thumbnail(_target_size(frame.width, frame.height), Image.Resampling.LANCZOS)
-    has_alpha = frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info
+    # Screenshots, diagrams and transparent images stay lossless; photos become JPEG.
+    lossless = (fmt in _LOSSLESS_FORMATS or frame.mode in ("RGBA", "LA", "PA")
+                or "transparency" in frame.info)
     quality = _JPEG_QUALITY
     while True:
         buffer = io.BytesIO()
-        if has_alpha:
+        if lossless:
             frame.convert("RGBA").save(buffer, format="PNG", optimize=True)
             out = "png"
         else:
             frame.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True)
             out = "jpeg"
         encoded = buffer.getvalue()
-        if len(encoded) <= limits.image_bytes or quality <= 40:
+        if len(encoded) <= limits.image_bytes or quality < 55:
             return ImageFile(out, encoded, frame.width, frame.height)
-        has_alpha, quality = False, quality - 15  # a PNG too large: JPEG, then lower quality
+        lossless, quality = False, quality - 15  # a PNG too large: JPEG, then lower quality
 
 
 def _target_size(width: int, height: int) -> tuple[int, int]:

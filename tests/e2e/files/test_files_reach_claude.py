@@ -4,6 +4,10 @@ remembered by reference: later turns send them again from the cache without down
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from tests.e2e.files.conftest import (
     CHANNEL,
     blocks_of,
@@ -103,3 +107,65 @@ def test_a_message_of_only_a_file_is_answered(files_bot, fake_slack, fake_bedroc
 
     assert blocks_of(fake_bedrock.last_request, "image")
     assert fake_slack.thread_texts("D0DM", ROOT) == ["It is a red rectangle."]
+
+
+def test_files_count_against_the_budget_and_the_oldest_are_left_out(
+    start_files_bot, fake_slack, fake_bedrock
+):
+    bot = start_files_bot(context_token_budget=3000)  # room for two 1,000 px images, not three
+    shots = []
+    for turn in range(3):
+        ts = f"1700000100.00{turn + 1}000"
+        data = sample_files.png(1000, 1000, color=(turn * 100, 0, 0))
+        shots.append(data)
+        file = fake_slack.seed_file(f"shot{turn}.png", data, mimetype="image/png", channel=CHANNEL,
+                                    ts=ts, thread_ts=ROOT, width=1000, height=1000)
+        payload = (mention_with_files(ROOT, "first shot", [file]) if turn == 0 else
+                   reply(ts, f"shot {turn}", thread_ts=ROOT, files=[file]))
+        bot.post(payload)
+        bot.drain()
+
+    last = fake_bedrock.requests[-1]
+    assert [b["bytes"] for b in blocks_of(last, "image")] == shots[1:]
+    assert "[file shot0.png: left out to stay within the context budget]" in texts_of(last)
+    answer = fake_slack.thread_texts(CHANNEL, ROOT)[-1]
+    assert "I left out 1 older file of this thread to stay within my context budget." in answer
+
+
+def test_a_large_photo_is_downscaled_before_it_is_sent(files_bot, fake_slack, fake_bedrock):
+    photo = sample_files.noisy_jpeg(3000, 2000)
+    file = fake_slack.seed_file("IMG_0001.JPG", photo, mimetype="image/jpeg", channel=CHANNEL,
+                                ts=ROOT, width=3000, height=2000)
+    files_bot.post(mention_with_files(ROOT, "what is this?", [file]))
+    files_bot.drain()
+
+    [image] = blocks_of(fake_bedrock.last_request, "image")
+    decoded = Image.open(io.BytesIO(image["bytes"]))
+    assert image["format"] == "jpeg" and decoded.format == "JPEG"
+    assert max(decoded.size) <= 1568 and decoded.width * decoded.height <= 1_150_000
+    assert len(image["bytes"]) < len(photo)
+
+
+def test_office_files_go_as_documents_and_text_files_inline(files_bot, fake_slack, fake_bedrock):
+    docx = sample_files.docx()
+    files = [
+        fake_slack.seed_file("notes v2.docx", docx, channel=CHANNEL, ts=ROOT,
+                             mimetype="application/vnd.openxmlformats-officedocument."
+                                      "wordprocessingml.document"),
+        fake_slack.seed_file("Notes v2.docx", docx, mimetype="application/octet-stream",
+                             channel=CHANNEL, ts=ROOT),
+        fake_slack.seed_file("app.log", b"ERROR boom\nWARN again\n", mimetype="text/plain",
+                             channel=CHANNEL, ts=ROOT),
+        fake_slack.seed_file("data.csv", b"a,b\n1,2\n", mimetype="text/csv", channel=CHANNEL,
+                             ts=ROOT),
+    ]
+    files_bot.post(mention_with_files(ROOT, "read all", files))
+    files_bot.drain()
+
+    sent = fake_bedrock.last_request
+    documents = blocks_of(sent, "document")
+    assert [(d["format"], d["name"]) for d in documents] == [
+        ("docx", "notes v2"), ("docx", "Notes v2 (2)")]  # names unique within a request
+    text = texts_of(sent)
+    assert '<file name="app.log">\nERROR boom\nWARN again\n\n</file>' in text
+    assert '<file name="data.csv">\na,b\n1,2\n\n</file>' in text
