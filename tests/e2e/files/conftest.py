@@ -59,3 +59,8 @@ def blocks_of(request: BedrockRequest, kind: str) -> list[dict[str, Any]]:
 
 def texts_of(request: BedrockRequest) -> str:
     return "\n".join(b["text"] for m in request.messages for b in m["content"] if "text" in b)
+
+
+# The Anthropic and OpenAI-compatible fakes, for the provider suite.
+from tests.support.model_fixtures import fake_anthropic as fake_anthropic  # noqa: E402
+from tests.support.model_fixtures import fake_openai as fake_openai  # noqa: E402
