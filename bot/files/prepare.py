@@ -11,14 +11,16 @@ import io
 import logging
 import zipfile
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
+from typing import TYPE_CHECKING
 
 from bot import messages as say
 from bot.core.files import IMAGE_LONG_EDGE, IMAGE_MAX_PIXELS, FileRef
 from bot.files.kinds import IMAGE_FORMATS, document_format
 from bot.files.limits import FileLimits
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from pypdf import PdfReader
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,9 @@ def prepare(ref: FileRef, data: bytes, *, limits: FileLimits, pdf_text: bool = F
 
 
 def prepare_image(data: bytes, *, limits: FileLimits) -> Outcome:
+    # Imported when the first file is prepared, not at start-up (a Lambda's cold start).
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > limits.image_pixels:
@@ -102,6 +107,8 @@ def prepare_image(data: bytes, *, limits: FileLimits) -> Outcome:
 def _fit(image: Image.Image, data: bytes, *, limits: FileLimits) -> ImageFile:
     """The image as sent: as it came when it is in a format and size Claude takes and uses
     whole, else upright, downscaled to Claude's useful size and re-encoded."""
+    from PIL import Image, ImageOps
+
     fmt = (image.format or "").lower()
     fmt = "jpeg" if fmt == "mpo" else fmt  # phones' multi-picture JPEGs
     rotated = image.getexif().get(0x0112, 1) not in (0, 1)  # EXIF orientation
@@ -151,6 +158,8 @@ def prepare_document(fmt: str, data: bytes, *, limits: FileLimits, pdf_text: boo
 def _prepare_pdf(data: bytes, *, limits: FileLimits, with_text: bool) -> Outcome:
     if b"%PDF-" not in data[:1024]:
         return Unreadable(say.FILE_NOT_PDF)
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
