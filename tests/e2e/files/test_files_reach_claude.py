@@ -15,6 +15,7 @@ from tests.e2e.files.conftest import (
     reply,
     texts_of,
 )
+from tests.fakes.signing import assistant_thread_started, event_callback
 from tests.support import sample_files
 
 ROOT = "1700000100.000100"
@@ -169,3 +170,23 @@ def test_office_files_go_as_documents_and_text_files_inline(files_bot, fake_slac
     text = texts_of(sent)
     assert '<file name="app.log">\nERROR boom\nWARN again\n\n</file>' in text
     assert '<file name="data.csv">\na,b\n1,2\n\n</file>' in text
+
+
+def test_a_file_shared_in_the_assistant_pane_reaches_claude(files_bot, fake_slack, fake_bedrock):
+    pane, dm = "1700000400.000100", "D0DM"
+    fake_slack.seed_thread(dm, pane, [
+        {"user": "U_ANA", "subtype": "assistant_app_thread", "text": "Chats",
+         "assistant_app_thread": {"title": "Chats"}},
+    ])
+    files_bot.post(event_callback(assistant_thread_started(
+        user="U_ANA", channel=dm, thread_ts=pane, context_channel=CHANNEL)))
+    files_bot.drain()
+    diagram = sample_files.png(20, 20, color=(1, 2, 3))
+    file = fake_slack.seed_file("diagram.png", diagram, mimetype="image/png", channel=dm,
+                                ts="1700000400.000200", thread_ts=pane)
+    files_bot.post(reply("1700000400.000200", "explain this diagram", thread_ts=pane,
+                         files=[file], channel=dm))
+    files_bot.drain()
+
+    assert [b["bytes"] for b in blocks_of(fake_bedrock.last_request, "image")] == [diagram]
+    assert "explain this diagram" in texts_of(fake_bedrock.last_request)
