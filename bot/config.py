@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_timeout_seconds: float = Field(default=15, gt=0)
+    # Files shared in threads (docs/files.md): where their bytes may be downloaded from
+    # (host[:port]), the cache of prepared files per process, and the largest download.
+    slack_file_hosts: Annotated[tuple[str, ...], NoDecode] = ("files.slack.com",)
+    file_cache_mb: int = Field(default=64, ge=0)
+    file_download_max_mb: int = Field(default=20, ge=1, le=200)
 
     # Store
     dynamodb_table: str | None = None
@@ -123,7 +128,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "allowed_channel_ids", "allowed_user_ids", "admin_user_ids", "loading_messages",
-        "suggested_prompts", mode="before",
+        "suggested_prompts", "slack_file_hosts", mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -156,6 +161,15 @@ class Settings(BaseSettings):
             raise ConfigError(f"GUARDRAIL_ID works with MODEL_PROVIDER=bedrock only (it is "
                               f"{self.model_provider}): unset it or use Bedrock")
         return self
+
+    @field_validator("slack_file_hosts")
+    @classmethod
+    def _check_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            host, _, port = entry.rpartition(":") if ":" in entry else (entry, "", "")
+            if not host or "/" in entry or (port and not port.isdigit()):
+                raise ValueError(f"{entry!r} is not host or host:port")
+        return value
 
     @property
     def resolved_model_id(self) -> str:

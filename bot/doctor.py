@@ -25,6 +25,7 @@ REQUIRED_SCOPES = {
     "mpim:history": "group DMs",
     "chat:write": "posting and streaming answers",
     "users:read": "naming the people in a thread",
+    "files:read": "reading the files shared in a thread",
     "commands": "the 'Summarize this thread' shortcut",
 }
 TEST_PROMPT = "Reply with the single word OK."

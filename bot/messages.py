@@ -44,6 +44,39 @@ ANSWER_NOT_SAVED = "_(I couldn't save this answer to my memory; I may not rememb
 EMPTY_MESSAGE = "Hi! What can I help you with? Write your question after mentioning me."
 FILES_ONLY = "I can only read text for now. Please paste the part you want me to look at."
 NOT_ALLOWED = "Sorry, I'm not enabled for you or this conversation."
+
+# Why a shared file was not read: the model sees "[file NAME: REASON]", the person one line.
+FILE_NOT_READABLE = "not readable here"
+FILE_EMPTY = "it is empty"
+FILE_TOO_LARGE = "it is larger than {limit}, the most I can read"
+FILE_NOT_IMAGE = "it is not a valid image"
+FILE_NOT_PDF = "it is not a valid PDF"
+FILE_NOT_DOCUMENT = "it is not a valid {format} file"
+FILE_ENCRYPTED = "it is password-protected"
+FILE_NOT_TEXT = "it is not text"
+FILE_TOO_MANY = "a message can carry at most {count} {what}"
+FILE_GONE = "it was deleted or is no longer shared here"
+FILE_ELSEWHERE = "it belongs to another conversation"
+FILE_NO_ACCESS = "Slack did not let me download it (the app needs the files:read scope)"
+FILE_BAD_HOST = "its address is not a Slack file host"
+FILE_TIMED_OUT = "the download timed out"
+FILE_UNREACHABLE = "Slack could not send it just now"
+FILE_LEFT_OUT = "left out to stay within the context budget"
+FILE_TRUNCATED = "[only the first {chars:,} characters of {name} are shown]"
+
+
+def file_placeholder(name: str, reason: str) -> str:
+    return f"[file {name}: {reason}]"
+
+
+def files_skipped(skipped: list[tuple[str, str]]) -> str:
+    """One line for the person: the files of their message that were not read, and why."""
+    return "I couldn't read " + "; ".join(f"{name} ({reason})" for name, reason in skipped) + "."
+
+
+def files_left_out(count: int) -> str:
+    older = "file" if count == 1 else "files"
+    return f"I left out {count} older {older} of this thread to stay within my context budget."
 SLOW_DOWN = (
     "You're sending me messages faster than I can answer them. I'll keep reading, and answer "
     "again in a minute."
@@ -88,11 +121,15 @@ NOTICES = (
 _CONTEXT_NOTE = re.compile("|".join(
     re.escape(note).replace("0", r"\d+") for note in (summary_note(0, 0), context_note(0))
 ))
+_FILE_NOTES = re.compile(
+    r"I couldn't read .+?\)\.|" + re.escape(files_left_out(0)).replace("0", r"\d+")
+    + "|" + re.escape(files_left_out(1)).replace("1", r"\d+")
+)
 
 
 def is_notice(paragraph: str) -> bool:
     """Whether a paragraph holds nothing but the bot's own notes (as the reply sink shows them)."""
-    rest = _CONTEXT_NOTE.sub("", paragraph)
+    rest = _FILE_NOTES.sub("", _CONTEXT_NOTE.sub("", paragraph))
     for notice in NOTICES:
         rest = rest.replace(notice.strip("_"), "")
     return bool(paragraph.strip()) and not rest.strip(" \n_*()")

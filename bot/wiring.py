@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -19,6 +19,9 @@ from bot.model.errors import (
     was_retried_by_client,
 )
 from bot.profiles import ChannelProfiles
+
+if TYPE_CHECKING:
+    from bot.files.attach import PromptFiles
 
 _FAILURE_MESSAGES = {
     ModelFailure.BUSY: say.MODEL_BUSY,
@@ -48,6 +51,8 @@ class Dependencies:
     model: BaseChatModel
     conversation: Conversation
     profiles: ChannelProfiles
+    # The thread's files in prompts (None without a Slack token: the console has no files).
+    files: PromptFiles | None = None
 
 
 def dynamodb_client(settings: Settings) -> Any:
@@ -98,6 +103,7 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         summarizer = Summarizer(summary_model, model_id=settings.summary_model_id
                                 or settings.resolved_model_id,
                                 piece_tokens=settings.context_token_budget // 2)
+    files = build_prompt_files(settings)
     conversation = Conversation(
         store=store,
         model=chat_model,
@@ -111,8 +117,36 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
         if settings.channel_profiles_file else None,
         summarizer=summarizer,
         model_id=settings.resolved_model_id,
+        attach_files=files,
     )
-    return Dependencies(settings, store, chat_model, conversation, profiles)
+    return Dependencies(settings, store, chat_model, conversation, profiles, files)
+
+
+def build_prompt_files(settings: Settings) -> PromptFiles | None:
+    """Files fetched from Slack with the bot token, prepared for the provider, cached."""
+    token = settings.secret("slack_bot_token")
+    if not token:
+        return None
+    from bot.files.attach import PromptFiles
+    from bot.files.cache import PreparedFiles
+    from bot.files.limits import MB, PROVIDER_FILES, FileLimits
+    from bot.model.attachments import RENDERERS
+    from bot.slack.client import make_web_client
+    from bot.slack.download import SafeDownloader, parse_hosts
+    from bot.slack.files import SlackFiles
+
+    client = make_web_client(token, settings.slack_api_url, timeout=settings.slack_timeout_seconds)
+    downloader = SafeDownloader(token=token, hosts=parse_hosts(settings.slack_file_hosts),
+                                timeout=settings.slack_timeout_seconds,
+                                pool_size=min(settings.worker_threads, 32))
+    return PromptFiles(
+        source=SlackFiles(client, downloader),
+        provider=PROVIDER_FILES[settings.model_provider],
+        render=RENDERERS.get(settings.model_provider),
+        cache=PreparedFiles(max_bytes=settings.file_cache_mb * MB),
+        token_budget=settings.context_token_budget,
+        limits=FileLimits(download_bytes=settings.file_download_max_mb * MB),
+    )
 
 
 def ready_dependencies(settings: Settings) -> Dependencies:

@@ -27,7 +27,8 @@ from bot.core.endings import (
     StoppableSink,
     StopSignal,
 )
-from bot.core.ports import ClaimState, MessageStore, ReplySink, StoreUnavailable
+from bot.core.files import files_metadata
+from bot.core.ports import ClaimState, FileAttacher, MessageStore, ReplySink, StoreUnavailable
 from bot.core.profile import TurnProfile
 from bot.core.prompt import WINDOW_START, Prompt, build_prompt, previous_window_start
 from bot.core.records import (
@@ -105,6 +106,7 @@ class Conversation:
         summarizer: Summarizer | None = None,
         model_id: str = "",
         clock: Callable[[], float] = time.time,
+        attach_files: FileAttacher | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -125,6 +127,8 @@ class Conversation:
         self._summarizer = summarizer
         self._model_id = model_id
         self._clock = clock
+        # Puts the bytes of the thread's files into the prompt (bot.files.attach).
+        self._attach_files = attach_files
         self._queue = SessionQueue()
         self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
@@ -194,6 +198,9 @@ class Conversation:
         prompt, notes, summarising = prepared
         if summarising.total_tokens:
             self._record_usage(message, summarising, summaries=1)
+        if self._attach_files is not None:
+            prompt, file_notes = self._attach_files(prompt, message.session)
+            notes.extend(file_notes)
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
         try:
@@ -541,6 +548,7 @@ def _question_key(answer: StoredMessage) -> str:
 def _question(message: IncomingMessage) -> StoredMessage:
     return StoredMessage.human(
         ts=message.ts, text=message.text, author_id=message.user_id, author_name=message.user_name,
+        metadata=files_metadata(message.files),
     )
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from bot.core.records import RecentHistory, StoredMessage, Summary, UsageRecord
+from bot.core.prompt import Prompt
+from bot.core.records import RecentHistory, SessionKey, StoredMessage, Summary, UsageRecord
 
 
 class StoreUnavailable(Exception):
@@ -163,3 +164,11 @@ class ReplySink(Protocol):
     def fail(self, message: str) -> None:
         """Replace or follow what was written with one friendly error message."""
         ...
+
+
+class FileAttacher(Protocol):
+    """Puts what the model can read of each file in a prompt where its reference is (bytes
+    fetched from Slack, behind a cache) and says what it left out, as notes for the person.
+    Never raises for a file it cannot read: that file gets a placeholder."""
+
+    def __call__(self, prompt: Prompt, session: SessionKey) -> tuple[Prompt, list[str]]: ...

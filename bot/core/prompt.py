@@ -13,6 +13,7 @@ from langchain_core.messages import (
 )
 
 from bot.core.endings import STOPPED
+from bot.core.files import FileRef, file_block, files_of
 from bot.core.records import IncomingMessage, StoredMessage, Summary
 from bot.core.tokens import count_tokens, estimate_tokens
 
@@ -45,6 +46,14 @@ def _human_text(text: str, author: str, *, name_speakers: bool) -> str:
     return f"{author}: {text}" if name_speakers and author else text
 
 
+def _human_turn(text: str, files: Sequence[FileRef]) -> HumanMessage:
+    """A person's turn; with files, its text is followed by one block per file (bot.core.files)."""
+    if not files:
+        return HumanMessage(text)
+    text_blocks = [{"type": "text", "text": text}] if text.strip() else []
+    return HumanMessage([*text_blocks, *(file_block(ref) for ref in files)])
+
+
 def to_chat_messages(
     history: Sequence[StoredMessage], message: IncomingMessage
 ) -> list[BaseMessage]:
@@ -56,9 +65,11 @@ def to_chat_messages(
             turns.append(AIMessage(_answer_text(stored)))
         else:
             author = stored.author_name or stored.author_id
-            turns.append(HumanMessage(_human_text(stored.text, author, name_speakers=name_speakers)))
+            text = _human_text(stored.text, author, name_speakers=name_speakers)
+            turns.append(_human_turn(text, files_of(stored.metadata)))
     author = message.user_name or message.user_id
-    turns.append(HumanMessage(_human_text(message.text, author, name_speakers=name_speakers)))
+    text = _human_text(message.text, author, name_speakers=name_speakers)
+    turns.append(_human_turn(text, message.files))
     return turns
 
 
@@ -74,10 +85,23 @@ def make_roles_alternate(turns: Sequence[BaseMessage]) -> list[BaseMessage]:
         if not merged and not isinstance(turn, HumanMessage):
             continue
         if merged and type(merged[-1]) is type(turn):
-            merged[-1] = type(turn)(f"{merged[-1].text}\n\n{turn.text}")
+            merged[-1] = _joined(merged[-1], turn)
         else:
             merged.append(turn)
     return merged
+
+
+def _joined(first: BaseMessage, second: BaseMessage) -> BaseMessage:
+    if isinstance(first.content, str) and isinstance(second.content, str):
+        return type(second)(f"{first.content}\n\n{second.content}")
+    # A turn with files keeps its blocks: each file stays after the text it came with.
+    return type(second)([*_blocks(first), *_blocks(second)])
+
+
+def _blocks(message: BaseMessage) -> list[str | dict]:
+    if isinstance(message.content, str):
+        return [{"type": "text", "text": message.content}]
+    return list(message.content)
 
 
 # An answer's metadata: the key of the oldest history message its prompt held, where the

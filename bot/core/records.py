@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.files import FileRef
+
 Role = Literal["human", "ai"]
 
 # Slack ts values look like "1700000000.000100"; left-padding to a fixed width makes the
@@ -90,8 +92,11 @@ class StoredMessage:
     edited_ts: str = ""
 
     @classmethod
-    def human(cls, *, ts: str, text: str, author_id: str = "", author_name: str = "") -> StoredMessage:
-        return cls(sort_key(ts), "human", text, author_id, author_name, ts)
+    def human(
+        cls, *, ts: str, text: str, author_id: str = "", author_name: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> StoredMessage:
+        return cls(sort_key(ts), "human", text, author_id, author_name, ts, metadata=metadata or {})
 
     @classmethod
     def answer(
@@ -200,3 +205,5 @@ class IncomingMessage:
     user_id: str
     text: str
     user_name: str = ""
+    # The files shared on the message (references; the bytes are fetched at prompt time).
+    files: tuple[FileRef, ...] = ()

@@ -15,6 +15,7 @@ from bot.slack.listeners import (
     assistant,
     changes,
     feedback,
+    files,
     mentions,
     messages,
     other_events,
@@ -80,7 +81,7 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
     )
     if not process_before_response:  # on Lambda the turn runs in another invocation
         places.register(app, turns)
-    changes.register(app, turns)  # before the assistant middleware, which would drop them
+    changes.register(app, turns, files=deps.files)  # before the assistant middleware, which would drop them
     mentions.register(app, turns)
     messages.register(app, turns)
     assistant.register(app, turns, greeting=settings.assistant_greeting,
@@ -89,5 +90,6 @@ def create_app(deps: Dependencies, *, process_before_response: bool = False) -> 
     feedback.register(app)
     shortcuts.register(app, turns)
     stops.register(app, running)
+    files.register(app, deps.files)
     other_events.register(app)
     return app

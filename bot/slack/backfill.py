@@ -14,9 +14,11 @@ from slack_sdk import WebClient
 
 from bot import messages as say
 from bot.core.conversation import ThreadUnreadable
+from bot.core.files import files_metadata
 from bot.core.records import SessionKey, StoredMessage, is_before, sort_key
 from bot.slack.client import Refused, SlackCaller
 from bot.slack.events import ANSWERABLE_SUBTYPES, message_text
+from bot.slack.files import complete_refs, refs_of
 from bot.slack.metadata import NOT_CONVERSATION_EVENT_TYPES
 from bot.slack.payload import mapping_of, text_of
 from bot.slack.text import decode_slack_text
@@ -55,7 +57,7 @@ class SlackThread:
             ts = text_of(item.get("ts"))
             if not ts or not is_before(ts, before_ts) or (after_ts and not is_before(after_ts, ts)):
                 continue
-            stored = self._to_stored(item, ts)
+            stored = self._to_stored(item, ts, session)
             # An answer of the bot's before anyone wrote answers nobody: it starts nothing.
             if stored is not None and (stored.role == "human" or earlier):
                 earlier.append(stored)
@@ -83,7 +85,8 @@ class SlackThread:
                 return items  # nothing before: the thread starts with this message
             raise ThreadUnreadable(refusal.explain()) from None
 
-    def _to_stored(self, item: Mapping[str, Any], ts: str) -> StoredMessage | None:
+    def _to_stored(self, item: Mapping[str, Any], ts: str, session: SessionKey
+                   ) -> StoredMessage | None:
         if mapping_of(item.get("metadata")).get("event_type") in NOT_CONVERSATION_EVENT_TYPES:
             return None
         edited_ts = text_of(mapping_of(item.get("edited")).get("ts"))
@@ -95,11 +98,12 @@ class SlackThread:
         if item.get("bot_id") or text_of(item.get("subtype")) not in ANSWERABLE_SUBTYPES:
             return None
         text = self._decoded(item)
-        if not text:
+        files = complete_refs(self._client, refs_of(item.get("files"), session), session)
+        if not text and not files:
             return None
         user_id = text_of(item.get("user"))
         return StoredMessage(sort_key(ts), "human", text, user_id, self._name_of(user_id), ts,
-                             edited_ts=edited_ts)
+                             metadata=files_metadata(files), edited_ts=edited_ts)
 
     def _decoded(self, item: Mapping[str, Any]) -> str:
         return decode_slack_text(message_text(item), bot_user_id=self._bot_user_id,

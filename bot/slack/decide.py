@@ -18,7 +18,6 @@ class Action(Enum):
     IGNORE = "ignore"
     REFUSE = "refuse"            # not in the allowlists: one polite line where addressed
     ASK_FOR_TEXT = "ask"         # addressed, but says nothing beyond mentions
-    FILES_ONLY = "files_only"    # files and no text
     REMEMBER = "remember"        # a follow-up to keep, not to answer
     ANSWER = "answer"
 
@@ -100,8 +99,8 @@ def decide(
         if addressed:
             return Decision(Action.REFUSE, "not in the allowlists")
         return Decision(Action.IGNORE, "not in the allowlists")
-    if not says_something(message.text):
-        return Decision(Action.FILES_ONLY if message.has_files else Action.ASK_FOR_TEXT)
+    if not says_something(message.text) and not message.has_files:
+        return Decision(Action.ASK_FOR_TEXT)
     if not addressed and not policy.replies_without_mention(channel_id=message.channel_id,
                                                             session=session):
         return Decision(Action.REMEMBER)

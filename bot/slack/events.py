@@ -36,6 +36,8 @@ class SlackMessage:
     # The author's own workspace, which a stream's recipient_team_id names: in Slack Connect
     # channels it is not the installation's (`team_id`).
     user_team: str = ""
+    # The event's file objects, as Slack sent them (bot.slack.files reads them).
+    files: tuple[Any, ...] = ()
 
     @property
     def is_in_thread(self) -> bool:
@@ -136,6 +138,7 @@ def parse_message(body: Mapping[str, Any]) -> SlackMessage | None:
         event_type=text_of(event.get("type")),
         user_name=_profile_name(event.get("user_profile")),
         user_team=text_of(event.get("user_team")) or text_of(event.get("team")),
+        files=tuple(event["files"]) if isinstance(event.get("files"), list) else (),
     )
 
 

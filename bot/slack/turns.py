@@ -32,6 +32,7 @@ from bot.slack.events import (
     parse_change,
     parse_message,
 )
+from bot.slack.files import complete_refs, refs_of
 from bot.slack.payload import mapping_of
 from bot.slack.rate import PersonalRateLimit
 from bot.slack.reply import SlackReplySink
@@ -160,7 +161,7 @@ class SlackTurns:
             # The status goes up before the claim, a DynamoDB write that queues when many
             # events arrive at once: the status is what the person is waiting to see.
             sink.show_status()
-        incoming = self._read(message, session, bot_user_id=bot_user_id)
+        incoming = self._read(message, session, bot_user_id=bot_user_id, client=client)
         if not self._claim(incoming, decision, sink):
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
@@ -174,8 +175,6 @@ class SlackTurns:
             sink.tell_privately(incoming.user_id, say.NOT_ALLOWED)
         elif decision.action is Action.ASK_FOR_TEXT:
             sink.fail(say.EMPTY_MESSAGE)
-        elif decision.action is Action.FILES_ONLY:
-            sink.fail(say.FILES_ONLY)
         elif decision.action is Action.ANSWER:
             thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
             return SlackAnswer(self._conversation, incoming, sink, thread=thread,
@@ -196,13 +195,15 @@ class SlackTurns:
         left = max(0, int(check.resets_at - time.time()))
         return say.daily_cap_reached(limit, hours=left // 3600, minutes=left % 3600 // 60)
 
-    def _read(self, message: SlackMessage, session: SessionKey, *, bot_user_id: str) -> IncomingMessage:
-        """The message as the core takes it: text decoded, author named."""
+    def _read(self, message: SlackMessage, session: SessionKey, *, bot_user_id: str,
+              client: WebClient) -> IncomingMessage:
+        """The message as the core takes it: text decoded, author named, files referenced."""
         self._names.remember(message.user_id, message.user_name)
         return IncomingMessage(
             session=session, ts=message.ts, user_id=message.user_id,
             text=self._decode(message.text, bot_user_id=bot_user_id),
             user_name=self._names.name_of(message.user_id),
+            files=complete_refs(client, refs_of(list(message.files), session), session),
         )
 
     def _decode(self, text: str, *, bot_user_id: str) -> str:

@@ -26,8 +26,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes._clock import next_ts
 from tests.fakes._http import FakeHTTPServer, QuietHandler
+from tests.fakes.slack_files import (
+    FakeFile,
+    FileDownload,
+    answer_download,
+    file_object,
+    files_info,
+    next_file_id,
+)
 from tests.fakes.slack_messages import SlackMessage, chunks_markdown, ts_key
-from tests.fakes.slack_methods import APP_TOKEN_METHODS, METHODS, SlackApiError
+from tests.fakes.slack_methods import APP_TOKEN_METHODS, SlackApiError
+from tests.fakes.slack_methods import METHODS as _CHAT_METHODS
+
+METHODS = {**_CHAT_METHODS, "files.info": files_info}
 
 # Arguments slack_sdk sends as JSON strings inside form posts; decoded for assertions.
 _JSON_STRING_FIELDS = (
@@ -123,6 +134,8 @@ class FakeSlack(FakeHTTPServer):
         # (None: no header).
         self.scopes = scopes
         self.ephemeral_messages: list[dict[str, Any]] = []
+        # Downloads get the sign-in page even with the token, as for a token without files:read.
+        self.files_read_missing = False
         self.hang_seconds = 5.0
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -133,6 +146,8 @@ class FakeSlack(FakeHTTPServer):
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
         self._bots: dict[str, dict[str, Any]] = {}
+        self._files: dict[str, FakeFile] = {}
+        self._downloads: list[FileDownload] = []
 
     @property
     def url(self) -> str:
@@ -197,6 +212,8 @@ class FakeSlack(FakeHTTPServer):
             self._users.clear()
             self._channels.clear()
             self._bots.clear()
+            self._files.clear()
+            self._downloads.clear()
             self.ephemeral_messages.clear()
             self.streaming_refusal = None
             self.agent_sessions.clear()
@@ -331,6 +348,44 @@ class FakeSlack(FakeHTTPServer):
     def seed_bot(self, bot_id: str, *, name: str, user_id: str | None = None, **extra: Any) -> None:
         with self._lock:
             self._bots[bot_id] = self._bot(bot_id, name=name, user_id=user_id) | extra
+
+    def seed_file(
+        self, name: str, data: bytes, *, mimetype: str, filetype: str = "", channel: str = "",
+        ts: str = "", thread_ts: str = "", file_id: str = "", width: int = 0, height: int = 0,
+        **faults: Any,
+    ) -> dict[str, Any]:
+        """A file someone uploaded, shared in `channel` on the message `ts` of `thread_ts`;
+        returns its object as a message event carries it. `faults`: FakeFile's fields."""
+        file = FakeFile(file_id or next_file_id(), name, mimetype,
+                        filetype or name.rsplit(".", 1)[-1].lower(), data,
+                        width=width, height=height, **faults)
+        if channel:
+            file.shared.append((channel, ts, thread_ts))
+        with self._lock:
+            self._files[file.id] = file
+            return file_object(self, file)
+
+    def file_with_shares(self, file_id: str) -> dict[str, Any]:
+        with self._lock:
+            return file_object(self, self._files[file_id], with_shares=True)
+
+    def delete_file(self, file_id: str) -> None:
+        """Someone deleted the file: files.info says file_deleted, downloads get 404."""
+        with self._lock:
+            self._files[file_id].deleted = True
+
+    def change_file(self, file_id: str, **fields: Any) -> None:
+        with self._lock:
+            for name, value in fields.items():
+                setattr(self._files[file_id], name, value)
+
+    @property
+    def downloads(self) -> list[FileDownload]:
+        with self._lock:
+            return list(self._downloads)
+
+    def downloads_of(self, file_id: str) -> list[FileDownload]:
+        return [d for d in self.downloads if d.file_id == file_id]
 
     # --- what users see ---------------------------------------------------------------------
 
@@ -568,6 +623,9 @@ class _SlackHandler(QuietHandler):
         self.handle_call(self.read_body())
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.path.startswith("/files-pri/"):
+            answer_download(self, self.owner, urlsplit(self.path).path)
+            return
         self.handle_call(b"")
 
     def handle_call(self, body: bytes) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.listener import CustomListener
 
+from bot.files.attach import PromptFiles
 from bot.slack.events import parse_change
+from bot.slack.files import tombstoned_files
 from bot.slack.listeners.acks import ack_at_once
 from bot.slack.listeners.places import place_of
 from bot.slack.turns import SlackTurns
@@ -24,8 +26,11 @@ from bot.slack.turns import SlackTurns
 log = logging.getLogger(__name__)
 
 
-def register(app: App, turns: SlackTurns) -> None:
+def register(app: App, turns: SlackTurns, *, files: PromptFiles | None = None) -> None:
     def mirror_change(body: dict, context: BoltContext) -> None:
+        if files is not None:
+            for file_id in tombstoned_files(body):
+                files.forget(file_id)  # a file deleted from a message: its object is a tombstone
         turns.mirror(body, bot_user_id=context.bot_user_id or "", reservation=place_of(context))
 
     listener = CustomListener(

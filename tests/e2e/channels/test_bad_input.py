@@ -36,6 +36,7 @@ ANSWER, IGNORE = "answer", "ignore"
 LONG = "long words " * 4_545 + "end"  # 50,000 characters
 WORLD = "👋🏽 שלום עולם, مرحبا بالعالم! ¿Qué tal? 🇯🇵 家族 👨‍👩‍👧‍👦"
 FILE = {"id": "F1", "name": "report.pdf", "mimetype": "application/pdf", "size": 1234}
+FILE_GONE_NOTE = f"\n\n_{say.files_skipped([('report.pdf', say.FILE_GONE)])}_"
 
 
 def app_mention(text: str | None, **fields: Any) -> dict[str, Any]:
@@ -80,6 +81,7 @@ class Case:
     build: Callable[[], dict[str, Any]]
     expect: str  # ANSWER, IGNORE, or the one message the bot posts
     stored: str = ""  # for ANSWER: the question as it must be stored
+    note: str = ""  # for ANSWER: the line under the answer
 
 
 CASES: dict[str, Case] = {
@@ -122,11 +124,13 @@ CASES: dict[str, Case] = {
     "direct message": Case(lambda: direct_message(text="what is DNS?"), ANSWER, "what is DNS?"),
     "direct message of only whitespace": Case(
         lambda: direct_message(text="   "), say.EMPTY_MESSAGE),
+    # FILE has no URL: files.info is asked, and the fake Slack knows no such file.
     "direct message of only files": Case(
-        lambda: direct_message("MessageFileShare", text="", files=[FILE]), say.FILES_ONLY),
+        lambda: direct_message("MessageFileShare", text="", files=[FILE]), ANSWER, "",
+        FILE_GONE_NOTE),
     "file_share with a question": Case(
         lambda: direct_message("MessageFileShare", text="summarize it", files=[FILE]),
-        ANSWER, "summarize it"),
+        ANSWER, "summarize it", FILE_GONE_NOTE),
     # --- messages in channels -------------------------------------------------------------
     "follow-up in the bot's thread": Case(
         lambda: channel_message(text="and why?"), ANSWER, "and why?"),
@@ -135,7 +139,8 @@ CASES: dict[str, Case] = {
                                 root={"ts": THREAD, "text": "", "user": "U_ANA"}),
         ANSWER, "also in channel"),
     "files only in the bot's thread": Case(
-        lambda: channel_message("MessageFileShare", text="", files=[FILE]), say.FILES_ONLY),
+        lambda: channel_message("MessageFileShare", text="", files=[FILE]), ANSWER, "",
+        FILE_GONE_NOTE),
     "only other mentions in the bot's thread": Case(
         lambda: channel_message(text="<@U_BO> <@U_CY>"), IGNORE),
     "follow-up in a thread the bot is not in": Case(
@@ -233,7 +238,7 @@ def test_every_event_gets_its_behaviour_and_nothing_else(name, shared):
     posted = fake_slack.bot_messages()
     if case.expect == ANSWER:
         assert len(fake_bedrock.requests) == 1
-        assert [m.visible_text for m in posted] == ["An answer."]
+        assert [m.visible_text for m in posted] == ["An answer." + case.note]
         assert sorted(m["Role"]["S"] for m in new) == ["ai", "human"]
         [question] = [m for m in new if m["Role"]["S"] == "human"]
         assert question["Text"]["S"] == case.stored

@@ -60,7 +60,7 @@ def test_a_good_configuration_passes_every_check_and_sends_no_message(
     assert run.returncode == 0, run.stdout + run.stderr
     assert rows(run.stdout) == {
         "Slack token": ("OK", "bot @bot (U_BOT) in workspace Test Team (T1)"),
-        "Slack scopes": ("OK", "all 9 scopes the features need"),
+        "Slack scopes": ("OK", "all 10 scopes the features need"),
         "Slack mode": ("OK", "HTTP mode (SLACK_SIGNING_SECRET is set)"),
         "History table": ("OK", f"DynamoDB table {table_name} in us-east-1: keys SessionId "
                                 "(HASH) and MessageKey (RANGE), ACTIVE"),
@@ -131,7 +131,7 @@ def test_explicit_bedrock_without_credentials_is_a_problem(run_bot: RunBot) -> N
 
 def test_missing_scopes_are_named_with_the_feature_that_needs_them() -> None:
     check = check_scopes("chat:write,app_mentions:read,channels:history,groups:history,"
-                         "im:history,mpim:history,assistant:write")
+                         "im:history,mpim:history,assistant:write,files:read")
 
     assert check.status is Status.PROBLEM
     assert check.detail == (
@@ -194,3 +194,10 @@ def test_the_sqlite_store_is_reported_when_no_table_is_set(tmp_path: Path) -> No
     [check] = check_store(Settings(_env_file=None, sqlite_path=tmp_path / "new" / "h.sqlite3"))
 
     assert check.status is Status.OK and "created on first use" in check.detail
+
+
+def test_a_token_without_files_read_is_named_with_what_it_breaks() -> None:
+    granted = ",".join(scope for scope in REQUIRED_SCOPES if scope != "files:read")
+    check = check_scopes(granted)
+    assert check.status is Status.PROBLEM
+    assert "files:read (reading the files shared in a thread)" in check.detail
