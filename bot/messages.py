@@ -77,6 +77,8 @@ def files_skipped(skipped: list[tuple[str, str]]) -> str:
 def files_left_out(count: int) -> str:
     older = "file" if count == 1 else "files"
     return f"I left out {count} older {older} of this thread to stay within my context budget."
+
+
 SLOW_DOWN = (
     "You're sending me messages faster than I can answer them. I'll keep reading, and answer "
     "again in a minute."
@@ -122,7 +124,7 @@ _CONTEXT_NOTE = re.compile("|".join(
     re.escape(note).replace("0", r"\d+") for note in (summary_note(0, 0), context_note(0))
 ))
 _FILE_NOTES = re.compile(
-    r"I couldn't read .+?\)\.|" + re.escape(files_left_out(0)).replace("0", r"\d+")
+    r"I couldn't read .+\)\.|" + re.escape(files_left_out(0)).replace("0", r"\d+")
     + "|" + re.escape(files_left_out(1)).replace("1", r"\d+")
 )
 

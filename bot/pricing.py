@@ -19,6 +19,9 @@ LIST_PRICES: dict[str, tuple[float, float]] = {
     "claude-opus-4-6": (5.0, 25.0),
     "claude-opus-4-1": (15.0, 75.0),
     "claude-opus-4-0": (15.0, 75.0),
+    "claude-opus-4-2025": (15.0, 75.0),  # Bedrock's id of Opus 4: anthropic.claude-opus-4-2025…
+    "claude-3-5-sonnet": (3.0, 15.0),
+    "claude-3-haiku": (0.25, 1.25),
 }
 
 

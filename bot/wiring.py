@@ -101,8 +101,7 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
             summary_model = build_chat_model(
                 settings.model_copy(update={"model_id": settings.summary_model_id}))
         summarizer = Summarizer(summary_model, model_id=settings.summary_model_id
-                                or settings.resolved_model_id,
-                                piece_tokens=settings.context_token_budget // 2)
+                                or settings.resolved_model_id)
     files = build_prompt_files(settings)
     conversation = Conversation(
         store=store,

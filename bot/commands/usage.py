@@ -27,8 +27,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     days = days_since(args.since, now=time.time())
-    if days is None:
-        print(f"--since {args.since!r} is not Nd or YYYY-MM-DD", flush=True)
+    if not days:
+        print(f"--since {args.since!r} is not Nd or a past YYYY-MM-DD", flush=True)
         return 2
     rows = build_store(settings).usage(days)
     print(usage_table(rows, by=args.by, settings=settings, days=days))

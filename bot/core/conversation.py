@@ -48,7 +48,7 @@ from bot.core.records import (
     ts_of_key,
 )
 from bot.core.serial import Intake, SessionQueue
-from bot.core.summary import Summarizer
+from bot.core.summary import Summarizer, SummaryFailed
 from bot.core.tokens import count_tokens, estimate_tokens
 from bot.core.usage import usage_of, utc_day
 
@@ -199,7 +199,8 @@ class Conversation:
         if summarising.total_tokens:
             self._record_usage(message, summarising, summaries=1)
         if self._attach_files is not None:
-            prompt, file_notes = self._attach_files(prompt, message.session)
+            prompt, file_notes = self._attach_files(prompt, message.session,
+                                                    token_budget=profile.token_budget)
             notes.extend(file_notes)
         if self._log_prompts and log.isEnabledFor(logging.DEBUG):
             log.debug("prompt for %s: %s", session_id, _as_json(prompt.messages))
@@ -360,35 +361,48 @@ class Conversation:
                     profile: TurnProfile) -> tuple[Prompt, Usage]:
         """The prompt, with the thread's summary first once messages left the window; the
         messages that left since the summary was made are merged into it first (and stored).
-        A failed or refused summary leaves them out, and the next turn tries again."""
+        A failed summary leaves them out, and the next turn tries again."""
+        if self._summarizer is None:  # SUMMARIES=false: a summary made before is not sent
+            return self._prompt(message, history, Summary(), profile), Usage()
         summary = history.state.summary
         prompt = self._prompt(message, history, summary, profile)
         first_kept = prompt.window_start or sort_key(message.ts)
-        if self._summarizer is None or not (prompt.history_left_out or history.has_older):
-            return prompt, Usage()
         since = summary.through if summary.text else ""
-        if since >= first_kept:
+        if since >= first_kept or not (prompt.history_left_out or history.has_older):
             return prompt, Usage()
-        loaded = history.messages
-        if history.has_older and (not loaded or loaded[0].key > since):
-            # What left the window is older than the read (a long thread read from Slack,
-            # summaries that failed for a while): what this turn can summarise is read for it.
-            loaded = self._store.between(message.session.id, from_key=since, before_key=first_kept,
-                                         token_budget=self._summarizer.tokens_per_turn)
-        leaving = [m for m in loaded if since <= m.key < first_kept]
-        if not leaving:
-            return prompt, Usage()
+        budget = profile.token_budget
+        loaded, through = history.messages, first_kept
         try:
-            extended, used = self._summarizer.extend(summary, leaving, through=first_kept)
-        except Exception as error:  # noqa: BLE001 - the turn answers without it
-            log.warning("summarising %s failed (%s); the older messages are left out this "
-                        "turn", message.session.id, type(error).__name__)
+            if history.has_older and (not loaded or loaded[0].key > since):
+                # What left the window is older than the read (a long thread read from Slack,
+                # a summary built again after an edit): what this turn can summarise is read,
+                # and the summary then ends where that read stopped.
+                loaded, cut_at = self._store.between(
+                    message.session.id, from_key=since, before_key=first_kept,
+                    token_budget=self._summarizer.tokens_per_turn(budget))
+                through = cut_at or first_kept
+            leaving = [m for m in loaded if since <= m.key < through]
+            if not leaving:
+                return prompt, Usage()
+            try:
+                extended, used = self._summarizer.extend(summary, leaving, through=through,
+                                                         token_budget=budget)
+            except SummaryFailed as failed:
+                log.warning("summarising %s failed (%s); the older messages are left out this "
+                            "turn", message.session.id, failed)
+                return prompt, failed.used
+            if self._store.save_summary(message.session.id, extended):
+                return self._prompt(message, history, extended, profile), used
+        except StoreUnavailable as error:
+            log.warning("summary of %s not read or kept (%s); it is tried again next turn",
+                        message.session.id, error)
             return prompt, Usage()
-        if not self._store.save_summary(message.session.id, extended):
-            log.info("summary of %s not kept: the thread changed while it was made",
-                     message.session.id)
-            return prompt, used
-        return self._prompt(message, history, extended, profile), used
+        # Refused: a message was edited or deleted meanwhile. The prompt is built again from
+        # the thread as it is now, so what was deleted is not sent.
+        log.info("summary of %s not kept: the thread changed while it was made",
+                 message.session.id)
+        fresh = self._history(message.session.id, sort_key(message.ts), budget)
+        return self._prompt(message, fresh, fresh.state.summary, profile), used
 
     def _history(self, session_id: str, before_key: str, token_budget: int) -> RecentHistory:
         return self._store.recent(session_id, token_budget=token_budget, before_key=before_key)

@@ -76,9 +76,10 @@ class MessageStore(Protocol):
 
     def between(
         self, session_id: str, *, from_key: str, before_key: str, token_budget: int
-    ) -> list[StoredMessage]:
+    ) -> tuple[list[StoredMessage], str]:
         """The oldest messages with from_key <= key < before_key whose estimated tokens fit
-        the budget (at least one), oldest first; reads oldest-first, stopping at the budget."""
+        the budget (at least one), oldest first, and the key of the first one left out ("":
+        none); reads oldest-first, stopping at the budget."""
         ...
 
     def all(self, session_id: str) -> list[StoredMessage]:
@@ -171,4 +172,6 @@ class FileAttacher(Protocol):
     fetched from Slack, behind a cache) and says what it left out, as notes for the person.
     Never raises for a file it cannot read: that file gets a placeholder."""
 
-    def __call__(self, prompt: Prompt, session: SessionKey) -> tuple[Prompt, list[str]]: ...
+    def __call__(
+        self, prompt: Prompt, session: SessionKey, *, token_budget: int
+    ) -> tuple[Prompt, list[str]]: ...

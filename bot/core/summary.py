@@ -27,32 +27,47 @@ INSTRUCTIONS = (
     "the summary only."
 )
 MAX_REQUESTS_PER_TURN = 3
+# Stop reasons of a reply that is no summary: blocked by a guardrail, refused, cut short.
+NOT_A_SUMMARY = {"guardrail_intervened", "content_filtered", "refusal", "max_tokens"}
+
+
+class SummaryFailed(Exception):
+    """No summary was made; `used` is what the requests made before the failure used."""
+
+    def __init__(self, reason: str, used: Usage) -> None:
+        super().__init__(reason)
+        self.used = used
 
 
 class Summarizer:
     """Extends a thread's summary with the messages that left its window."""
 
-    def __init__(self, model: BaseChatModel, *, model_id: str, piece_tokens: int) -> None:
+    def __init__(self, model: BaseChatModel, *, model_id: str) -> None:
         self._model = model
         self._model_id = model_id
-        self._piece_tokens = piece_tokens
 
-    @property
-    def tokens_per_turn(self) -> int:
-        """How many tokens of messages one turn summarises at most."""
-        return self._piece_tokens * MAX_REQUESTS_PER_TURN
+    @staticmethod
+    def tokens_per_turn(token_budget: int) -> int:
+        """How many tokens of messages one turn summarises at most: pieces of half the
+        turn's CONTEXT_TOKEN_BUDGET."""
+        return token_budget // 2 * MAX_REQUESTS_PER_TURN
 
     def extend(
-        self, summary: Summary, messages: Sequence[StoredMessage], *, through: str
+        self, summary: Summary, messages: Sequence[StoredMessage], *, through: str,
+        token_budget: int,
     ) -> tuple[Summary, Usage]:
         """The summary with `messages` (oldest first, all below `through`) merged in, and what
-        the requests used. Raises whatever the model raises; nothing is kept of a failed turn.
-        """
+        the requests used. Raises SummaryFailed; nothing is kept of a failed turn."""
         used = Usage(model_id=self._model_id)
-        pieces = _pieces(messages, self._piece_tokens)
+        pieces = _pieces(messages, token_budget // 2)
         for index, piece in enumerate(pieces[:MAX_REQUESTS_PER_TURN]):
-            text, usage = self._ask([SystemMessage(INSTRUCTIONS),
-                                     HumanMessage(request_text(summary.text, piece))])
+            try:
+                text, usage = self._ask([SystemMessage(INSTRUCTIONS),
+                                         HumanMessage(request_text(summary.text, piece))])
+            except SummaryFailed as failed:
+                raise SummaryFailed(str(failed), used + failed.used) from None
+            except Exception as error:  # noqa: BLE001 - any model fault: no summary this turn
+                raise SummaryFailed(type(error).__name__, used) from error
             used += usage
             # Where this piece ends: the next piece's first message, or `through` after the last.
             end = pieces[index + 1][0].key if index + 1 < len(pieces) else through
@@ -63,11 +78,16 @@ class Summarizer:
 
     def _ask(self, prompt: list[BaseMessage]) -> tuple[str, Usage]:
         """One request, not a stream: nobody watches a summary being written, and one response
-        costs the bot far less CPU than hundreds of stream events."""
+        costs the bot far less CPU than hundreds of stream events. A reply that a guardrail
+        blocked, the model refused or cut short, or an empty one, is no summary."""
         started = time.monotonic()
         reply = self._model.invoke(prompt)
-        return reply.text, usage_of(reply.usage_metadata, model_id=self._model_id,
-                                    started=started)
+        usage = usage_of(reply.usage_metadata, model_id=self._model_id, started=started)
+        metadata = reply.response_metadata or {}
+        reason = metadata.get("stopReason") or metadata.get("stop_reason") or ""
+        if reason in NOT_A_SUMMARY or not reply.text.strip():
+            raise SummaryFailed(f"the reply is no summary ({reason or 'empty'})", usage)
+        return reply.text, usage
 
 
 def request_text(summary_so_far: str, messages: Sequence[StoredMessage]) -> str:

@@ -43,13 +43,16 @@ def take_within_budget(newest_first: Iterable[StoredMessage], budget: int) -> Re
     return RecentHistory(taken[::-1], has_older=False)
 
 
-def take_oldest_within_budget(oldest_first: Iterable[StoredMessage], budget: int) -> list[StoredMessage]:
-    """The oldest messages whose estimates fit `budget`, and at least one."""
+def take_oldest_within_budget(
+    oldest_first: Iterable[StoredMessage], budget: int
+) -> tuple[list[StoredMessage], str]:
+    """The oldest messages whose estimates fit `budget` (at least one), and the key of the
+    first one that did not fit ("": none was left)."""
     taken: list[StoredMessage] = []
     spent = 0
     for message in oldest_first:
         spent += estimate_tokens(message.text)
         if taken and spent > budget:
-            break
+            return taken, message.key
         taken.append(message)
-    return taken
+    return taken, ""

@@ -81,14 +81,16 @@ class PromptFiles:
         """Slack unshared the file somewhere: check where it is shared before sending it again."""
         self._cache.evict(file_id)
 
-    def __call__(self, prompt: Prompt, session: SessionKey) -> tuple[Prompt, list[str]]:
+    def __call__(
+        self, prompt: Prompt, session: SessionKey, *, token_budget: int | None = None
+    ) -> tuple[Prompt, list[str]]:
         places = _file_places(prompt.messages)
         if not places:
             return prompt, []
         last = len(prompt.messages) - 1
         current = [(place, ref) for place, ref in places if place[0] == last]
         earlier = [(place, ref) for place, ref in reversed(places) if place[0] != last]
-        room = self._budget - count_tokens(prompt.messages)
+        room = (token_budget or self._budget) - count_tokens(prompt.messages)
         choice = choose_within_budget([r for _, r in current], [r for _, r in earlier], room=room)
         kept_earlier = len(choice.kept) - len(current)
         request = _Request()

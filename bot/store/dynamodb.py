@@ -231,7 +231,7 @@ class DynamoDBMessageStore:
 
     def between(
         self, session_id: str, *, from_key: str, before_key: str, token_budget: int
-    ) -> list[StoredMessage]:
+    ) -> tuple[list[StoredMessage], str]:
         # BETWEEN includes its upper end; a key cannot be compared with "".
         items = self._query(session_id, newest_first=False, from_key=from_key or None,
                             below=before_key, page_size=recent_page_size(token_budget),
@@ -393,43 +393,44 @@ class DynamoDBMessageStore:
 
     def invalidate_summary(self, session_id: str, *, changed_key: str) -> None:
         """One UpdateItem that moves the generation on (refusing summaries being built), and
-        a second one only if the stored summary covers the changed message."""
+        a second one only if the stored summary covers the changed message; that one moves
+        it on again, so a summary read between the two is refused too."""
         request: dict[str, Any] = {
             "TableName": self.table_name, "Key": key_of(session_id, SUMMARY_KEY),
             "UpdateExpression": "ADD Gen :one", "ExpressionAttributeValues": {":one": {"N": "1"}},
             "ReturnValues": "ALL_NEW",
         }
-        expires_at = self._expires_at(self.clock())
-        if expires_at is not None:  # the marker of a thread that never had a summary expires too
-            request["UpdateExpression"] += " SET ExpiresAt = if_not_exists(ExpiresAt, :exp)"
-            request["ExpressionAttributeValues"][":exp"] = {"N": str(expires_at)}
+        self._expire_with_thread(request)
         with dynamodb_errors(self.table_name, "invalidate summary"):
             new = self.client.update_item(**request)["Attributes"]
         if "Summary" in new and changed_key < new.get("Through", {}).get("S", ""):
-            self._drop_summary(session_id, generation=new["Gen"]["N"])
+            self._drop_summary(session_id, covering=changed_key)
 
-    def _drop_summary(self, session_id: str, *, generation: str | None = None) -> None:
-        """Remove the summary's text; without a generation, also refuse summaries being built."""
+    def _drop_summary(self, session_id: str, *, covering: str | None = None) -> None:
+        """Remove the summary's text (only if it covers `covering`, when given) and move the
+        generation on, refusing summaries being built."""
         request: dict[str, Any] = {
             "TableName": self.table_name, "Key": key_of(session_id, SUMMARY_KEY),
-            "UpdateExpression": "REMOVE Summary, Through, SummaryCount",
+            "UpdateExpression": "REMOVE Summary, Through, SummaryCount ADD Gen :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
         }
-        if generation is None:
-            request["UpdateExpression"] += " ADD Gen :one"
-            request["ExpressionAttributeValues"] = {":one": {"N": "1"}}
-            expires_at = self._expires_at(self.clock())
-            if expires_at is not None:  # it may create the item: it expires like the thread
-                request["UpdateExpression"] += " SET ExpiresAt = if_not_exists(ExpiresAt, :exp)"
-                request["ExpressionAttributeValues"][":exp"] = {"N": str(expires_at)}
-        else:
-            request["ConditionExpression"] = "Gen = :gen"
-            request["ExpressionAttributeValues"] = {":gen": {"N": generation}}
+        if covering is not None:
+            request["ConditionExpression"] = "Through > :changed"
+            request["ExpressionAttributeValues"][":changed"] = {"S": covering}
+        self._expire_with_thread(request)
         with dynamodb_errors(self.table_name, "drop summary"):
             try:
                 self.client.update_item(**request)
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise  # else a later change has dropped it already
+
+    def _expire_with_thread(self, request: dict[str, Any]) -> None:
+        """An update that may create the summary item gives it the thread's expiry."""
+        expires_at = self._expires_at(self.clock())
+        if expires_at is not None:
+            request["UpdateExpression"] += " SET ExpiresAt = if_not_exists(ExpiresAt, :exp)"
+            request["ExpressionAttributeValues"][":exp"] = {"N": str(expires_at)}
 
     def add_usage(self, record: UsageRecord) -> None:
         """One UpdateItem with ADD: DynamoDB adds atomically, so replicas never lose a count."""

@@ -225,7 +225,7 @@ class SQLiteMessageStore:
 
     def between(
         self, session_id: str, *, from_key: str, before_key: str, token_budget: int
-    ) -> list[StoredMessage]:
+    ) -> tuple[list[StoredMessage], str]:
         def oldest_first() -> Iterator[StoredMessage]:
             after = None
             while True:
@@ -316,8 +316,15 @@ class SQLiteMessageStore:
             connection.executemany(
                 f"UPDATE messages SET {_TOMBSTONE} WHERE session_id = ? AND message_key = ?", doomed
             )
+            # A row for every thread, so a summary being built for one without a row yet is
+            # refused too.
             connection.executemany(
-                f"UPDATE session_state SET {_NO_SUMMARY} WHERE session_id = ?",
+                "INSERT INTO session_state (session_id) VALUES (?) "
+                f"ON CONFLICT (session_id) DO UPDATE SET {_NO_SUMMARY}",
+                [(session,) for session in {session for session, _ in rows}],
+            )
+            connection.executemany(
+                "UPDATE session_state SET summary_gen = summary_gen + 1 WHERE session_id = ?",
                 [(session,) for session in {session for session, _ in rows}],
             )
         return ForgetReport(messages=len(rows), sessions=len({session for session, _ in rows}))

@@ -299,7 +299,7 @@ class _BedrockHandler(QuietHandler):
         started = time.monotonic()
         answer = {
             "output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
-            "stopReason": "end_turn",
+            "stopReason": self.owner.converse_stop_reason,
             "usage": self.usage(request, reply),
             "metrics": {"latencyMs": int((time.monotonic() - started) * 1000) + 1},
         }
@@ -430,6 +430,8 @@ class FakeBedrock(FakeModelServer[BedrockRequest, _Fault]):
         # Picks a fault kind for a request by what it holds (None: answer it), e.g. to fail
         # only the requests of one kind.
         self.fault_for: Callable[[dict[str, Any]], str | None] | None = None
+        # Why a Converse (not streamed) reply ended: end_turn, max_tokens, guardrail_intervened…
+        self.converse_stop_reason = "end_turn"
 
     handler_class = _BedrockHandler
     fault_kinds = FAULT_KINDS

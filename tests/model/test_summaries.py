@@ -249,3 +249,78 @@ def test_each_answer_stores_its_usage_and_the_days_counters_add_up(
     assert counter.usage.cache_read_tokens == sum(u["cache_read"] for u in usages)
     assert counter.usage.input_tokens == (sum(u["in"] for u in usages)
                                           + sum(u["inputTokens"] for u in summaries))
+
+
+def test_a_long_catch_up_summarises_what_it_read_and_ends_where_the_read_stopped(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock
+) -> None:
+    fake_bedrock.reply = long_replies
+    deps = bot(summaries=False)
+    converse(deps, range(1, 61))  # 120 messages, about 36,000 tokens: no summary yet
+    summarising = bot()
+    fake_bedrock.reset()
+    converse(summarising, range(61, 62))
+
+    summary = summarising.store.recent(SESSION.id, token_budget=8_000).state.summary
+    sent = "\n".join(fake_bedrock.all_text_sent(r) for r in summary_requests(fake_bedrock))
+    covered = [m for m in summarising.store.all(SESSION.id) if summary.covers(m.key)]
+    # Every message the summary says it covers was in a summary request: none is skipped.
+    assert len(covered) == summary.count > 0
+    assert all(m.text[:60] in sent for m in covered)
+    # The rest before the window is neither covered nor lost: the next turns summarise it.
+    answer = answer_requests(fake_bedrock)[-1]
+    assert f"[Summary of the {summary.count} earlier messages" in fake_bedrock.all_text_sent(answer)
+    fake_bedrock.reset()
+    converse(summarising, range(62, 63))
+    later = summarising.store.recent(SESSION.id, token_budget=8_000).state.summary
+    assert later.count > summary.count and later.through > summary.through
+    first = content_text(summary_requests(fake_bedrock)[0].messages[0]["content"])
+    assert first.startswith(f"Summary so far:\nSUMMARY: {FACT}\n\nNew messages")
+
+
+@pytest.mark.parametrize("stop_reason, reply", [
+    ("guardrail_intervened", "Sorry, the model cannot answer this question."),
+    ("max_tokens", "SUMMARY: cut in the midd"),
+    ("end_turn", ""),
+])
+def test_a_reply_that_is_no_summary_keeps_the_summary_before_it(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock, stop_reason: str, reply: str
+) -> None:
+    fake_bedrock.reply = long_replies
+    deps = bot()
+    converse(deps, range(1, 25))
+    before = deps.store.recent(SESSION.id, token_budget=8_000).state.summary
+    assert before.text == "SUMMARY: " + FACT
+
+    fake_bedrock.converse_stop_reason = stop_reason
+    fake_bedrock.reply = lambda body: reply if body["system"][0]["text"] == INSTRUCTIONS \
+        else long_replies(body)
+    sink = converse(deps, range(25, 45))
+
+    assert len(summary_requests(fake_bedrock)) > 3 and not sink.failures
+    assert deps.store.recent(SESSION.id, token_budget=8_000).state.summary == before
+    assert "SUMMARY: " + FACT in fake_bedrock.all_text_sent(answer_requests(fake_bedrock)[-1])
+
+
+def test_a_deletion_while_a_summary_is_made_never_reaches_the_model(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock
+) -> None:
+    deps = bot()
+    deleted = {"done": False}
+
+    def replies(body: dict[str, Any]) -> str:
+        if body["system"][0]["text"] == INSTRUCTIONS and not deleted["done"]:
+            # The person deletes the message with the fact while its summary is being written.
+            deleted["done"] = True
+            deps.conversation.apply_deletion(SESSION.id, ts_of(1), posted_by_bot=False)
+        return long_replies(body)
+
+    fake_bedrock.reply = replies
+    converse(deps, range(1, 25))
+
+    assert deleted["done"]
+    first_summary = summary_requests(fake_bedrock)[0]
+    answers_after = [r for r in answer_requests(fake_bedrock) if r.time > first_summary.time]
+    assert answers_after
+    assert all(FACT not in json.dumps(r.body) for r in answers_after)
+    assert FACT not in deps.store.recent(SESSION.id, token_budget=8_000).state.summary.text

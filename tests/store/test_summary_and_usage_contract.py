@@ -117,16 +117,20 @@ def test_a_summary_expires_with_the_thread(make_store: StoreFactory, clock: Fake
 def test_between_reads_the_oldest_messages_of_a_range_within_a_budget(store: MessageStore) -> None:
     thread(store, 50)
 
-    got = store.between(SESSION, from_key=sort_key(ts(10)), before_key=sort_key(ts(40)),
-                        token_budget=30)
+    got, cut_at = store.between(SESSION, from_key=sort_key(ts(10)), before_key=sort_key(ts(40)),
+                                token_budget=30)
     assert [m.text for m in got][:2] == ["question 10", "answer 10"]
     assert 5 <= len(got) < 20
-    everything = store.between(SESSION, from_key="", before_key=sort_key(ts(3)),
-                               token_budget=10_000)
+    # Where the read stopped: the next message of the range, not one of those read.
+    assert cut_at > got[-1].key and cut_at == next(
+        m.key for m in store.all(SESSION) if m.key > got[-1].key)
+    everything, cut_at = store.between(SESSION, from_key="", before_key=sort_key(ts(3)),
+                                       token_budget=10_000)
     assert [m.text for m in everything] == ["question 1", "answer 1", "question 2", "answer 2"]
+    assert cut_at == ""
     # At least one message, however small the budget.
-    assert len(store.between(SESSION, from_key="", before_key=sort_key(ts(3)),
-                             token_budget=1)) == 1
+    one, cut_at = store.between(SESSION, from_key="", before_key=sort_key(ts(3)), token_budget=1)
+    assert len(one) == 1 and cut_at == one[0].key.replace("#0", "#1")
 
 
 def usage(**counts: int) -> Usage:

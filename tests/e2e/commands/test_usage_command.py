@@ -81,4 +81,5 @@ def test_usage_refuses_a_since_it_cannot_read(env: dict[str, str], run_cli: RunC
     result = run_cli("usage", "--since", "last week", env=env)
 
     assert result.code == 2
-    assert "is not Nd or YYYY-MM-DD" in result.out
+    assert "is not Nd or a past YYYY-MM-DD" in result.out
+    assert run_cli("usage", "--since", "2999-01-01", env=env).code == 2
