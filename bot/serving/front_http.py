@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.signature import SignatureVerifier
 
 from bot.serving.envelope import payload_of
-from bot.serving.route import worker_for
+from bot.serving.route import workers_for
 from bot.serving.workers import Job, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def create_front_app(pool: WorkerPool, *, signing_secret: str) -> WSGIApp:
             return _reply(start_response, "200 OK", b"")
         arrivals += 1
         job = Job("http", body.decode("utf-8"), headers, environ.get("QUERY_STRING", ""))
-        pool.submit(worker_for(payload, pool.size, fallback=arrivals), job)
+        for index in workers_for(payload, pool.size, fallback=arrivals):
+            pool.submit(index, job)
         return _reply(start_response, "200 OK", b"")
 
     return route

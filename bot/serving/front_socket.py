@@ -13,7 +13,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.serving.envelope import is_well_formed
-from bot.serving.route import worker_for
+from bot.serving.route import workers_for
 from bot.serving.workers import Job, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def create_front_client(
             return
         arrivals += 1
         payload: dict[str, Any] = request.payload
-        pool.submit(worker_for(payload, pool.size, fallback=arrivals), Job("socket_mode", payload))
+        for index in workers_for(payload, pool.size, fallback=arrivals):
+            pool.submit(index, Job("socket_mode", payload))
 
     client.socket_mode_request_listeners.append(acknowledge_and_hand_over)
     return client

@@ -30,6 +30,17 @@ def thread_of(payload: Mapping[str, Any]) -> str:
     return f"{channel}:{root}" if channel else ""
 
 
+# Events about a file, not a thread: every worker may hold the file in its cache.
+EVERY_WORKER = frozenset({"file_deleted", "file_unshared"})
+
+
+def workers_for(payload: Mapping[str, Any], workers: int, *, fallback: int = 0) -> list[int]:
+    """The workers a payload goes to: its thread's, or all of them for a file's events."""
+    if _text(_mapping(payload.get("event")).get("type")) in EVERY_WORKER:
+        return list(range(workers))
+    return [worker_for(payload, workers, fallback=fallback)]
+
+
 def worker_for(payload: Mapping[str, Any], workers: int, *, fallback: int = 0) -> int:
     """A stable worker index for the payload's thread (`fallback` when it names none)."""
     thread = thread_of(payload)

@@ -82,3 +82,15 @@ def test_an_unsigned_or_malformed_request_is_refused_and_nothing_is_handed_over(
     for malformed in (b"{not json", b"[1, 2]", b"null"):
         assert call(app, malformed, signed_headers(malformed, SECRET))[0] == "400 Bad Request"
     assert workers.jobs == []
+
+
+def test_a_deleted_file_is_handed_to_every_worker():
+    workers = Workers()
+    app = create_front_app(workers, signing_secret=SECRET)  # type: ignore[arg-type]
+    body = json.dumps(event_callback({"type": "file_deleted", "file_id": "F1"})).encode()
+
+    status, _ = call(app, body, signed_headers(body, SECRET))
+
+    assert status.startswith("200")
+    assert sorted(index for index, _ in workers.jobs) == [0, 1]
+    assert {job.body for _, job in workers.jobs} == {body.decode()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.serving.route import thread_of, worker_for
+from bot.serving.route import thread_of, worker_for, workers_for
 from tests.fakes.signing import (
     app_mention,
     assistant_thread_started,
@@ -42,3 +42,12 @@ def test_threads_spread_over_the_workers_and_the_rest_round_robin():
     assert chosen == {0, 1, 2, 3}
     nameless = {"type": "event_callback", "event": {"type": "team_join", "user": {}}}
     assert [worker_for(nameless, 4, fallback=n) for n in range(5)] == [0, 1, 2, 3, 0]
+
+
+def test_a_files_events_go_to_every_worker_and_a_threads_to_one():
+    deleted = event_callback({"type": "file_deleted", "file_id": "F1", "event_ts": ROOT})
+    unshared = event_callback({"type": "file_unshared", "file_id": "F1", "file": {"id": "F1"}})
+    mention = event_callback(app_mention(channel="C1", ts=ROOT))
+
+    assert workers_for(deleted, 3) == workers_for(unshared, 3) == [0, 1, 2]
+    assert workers_for(mention, 3) == [worker_for(mention, 3)]
