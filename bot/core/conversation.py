@@ -214,32 +214,21 @@ class Conversation:
                 reply_ts, shown = sink.stop(note=say.STOPPED)
             else:
                 reply_ts = sink.finish(note=say.STOPPED)
-            self._save(session_id, StoredMessage.answer(
-                question_ts=message.ts, text=shown, posted_ts=reply_ts,
-                metadata={"status": STOPPED, **_window_of(prompt),
-                          USAGE: usage_json(stopped.usage)},
-            ))
-            self._record_usage(message, stopped.usage, answers=1)
+            self._keep_partial(message, prompt, shown, status=STOPPED, usage=stopped.usage,
+                               posted_ts=reply_ts)
             return
         except AnswerBlocked as blocked:
             log.warning("answer for %s blocked by the model's guardrail", session_id)
             sink.fail(blocked.message or say.GUARDRAIL_BLOCKED)
-            self._save(session_id, StoredMessage.answer(
-                question_ts=message.ts, text=blocked.shown,
-                metadata={"status": BLOCKED, **_window_of(prompt),
-                          USAGE: usage_json(blocked.usage)},
-            ))
-            self._record_usage(message, blocked.usage, answers=1)
+            self._keep_partial(message, prompt, blocked.shown, status=BLOCKED,
+                               usage=blocked.usage)
             return
         except AnswerInterrupted as cut:
             # Stopping (SIGTERM, a Lambda deadline): keep what was shown and say so; the part
             # stored is what the person saw, marked as such.
             log.warning("answer for %s cut short: the process is stopping", session_id)
             sink.fail(say.INTERRUPTED)
-            partial = StoredMessage.answer(question_ts=message.ts, text=cut.shown,
-                                           metadata={"status": "interrupted",
-                                                     **_window_of(prompt)})
-            self._save(session_id, partial)
+            self._keep_partial(message, prompt, cut.shown, status="interrupted")
             return
         except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
             log.error(
@@ -257,6 +246,19 @@ class Conversation:
         if not self._save(session_id, answer):
             sink.fail(say.ANSWER_NOT_SAVED)
         self._record_usage(message, usage, answers=1)
+
+    def _keep_partial(
+        self, message: IncomingMessage, prompt: Prompt, shown: str, *, status: str,
+        usage: Usage | None = None, posted_ts: str = "",
+    ) -> None:
+        """Store what the person saw of an answer that did not end on its own, marked."""
+        metadata = {"status": status, **_window_of(prompt)}
+        if usage is not None:
+            metadata[USAGE] = usage_json(usage)
+        self._save(message.session.id, StoredMessage.answer(
+            question_ts=message.ts, text=shown, posted_ts=posted_ts, metadata=metadata))
+        if usage is not None:
+            self._record_usage(message, usage, answers=1)
 
     def _record_usage(self, message: IncomingMessage, usage: Usage, *, answers: int = 0,
                       summaries: int = 0) -> None:

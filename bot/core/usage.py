@@ -8,6 +8,9 @@ from typing import Any
 
 from bot.core.records import Usage
 
+# Usage counters are kept this long, whatever HISTORY_TTL_DAYS says: they hold no text.
+USAGE_DAYS_KEPT = 400
+
 
 def usage_of(metadata: Mapping[str, Any] | None, *, model_id: str, started: float) -> Usage:
     """From LangChain's `usage_metadata`, whose `input_tokens` is the sum of every kind of

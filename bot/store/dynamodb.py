@@ -43,6 +43,7 @@ from bot.core.records import (
     ts_of_key,
 )
 from bot.core.tokens import take_oldest_within_budget, take_within_budget
+from bot.core.usage import USAGE_DAYS_KEPT
 from bot.store.dynamodb_items import (
     BACKFILL_KEY,
     DONE,
@@ -82,8 +83,6 @@ MAX_RECENT_PAGE = 1000
 # A partition that holds no session: the people who asked to be forgotten.
 FORGOTTEN_AUTHORS = "meta#forgotten-authors"
 RESERVED_PREFIXES = ("meta#",)
-# Usage counters are kept for 13 months, whatever HISTORY_TTL_DAYS says: they hold no text.
-USAGE_TTL_SECONDS = 400 * 86400
 # A guarded write that lost a race with another transaction on the same marker is tried again.
 CONFLICT_ATTEMPTS = 3
 
@@ -440,7 +439,7 @@ class DynamoDBMessageStore:
         values = {f":{name}": {"N": str(value)} for name, value in adds.items()}
         values |= {":user": {"S": record.user_id}, ":session": {"S": record.session_id},
                    ":model": {"S": record.usage.model_id},
-                   ":exp": {"N": str(int(self.clock()) + USAGE_TTL_SECONDS)}}
+                   ":exp": {"N": str(int(self.clock()) + USAGE_DAYS_KEPT * 86400)}}
         update = "SET UserId = :user, #session = :session, ModelId = :model, ExpiresAt = :exp"
         if adds:
             update += " ADD " + ", ".join(f"{name} :{name}" for name in adds)

@@ -29,6 +29,7 @@ from bot.core.records import (
     ts_of_key,
 )
 from bot.core.tokens import take_oldest_within_budget, take_within_budget
+from bot.core.usage import USAGE_DAYS_KEPT, utc_day
 from bot.store.sqlite_db import SQLiteDatabase
 
 PURGE_INTERVAL_SECONDS = 3600
@@ -97,8 +98,7 @@ _ADDED_COLUMNS = {
 }
 _USAGE_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                   "latency_ms")
-# Usage counters are kept for 13 months, whatever HISTORY_TTL_DAYS says: they hold no text.
-USAGE_DAYS_KEPT = 400
+
 _COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta, edited_ts"
 _TOMBSTONE = ("text = '', author_id = '', author_name = '', meta = '{}', deleted = 1, "
               "claim_status = 'DONE'")
@@ -395,8 +395,7 @@ class SQLiteMessageStore:
                 (record.day, record.user_id, record.session_id, record.usage.model_id, *values,
                  record.answers, record.summaries),
             )
-            oldest = time.strftime("%Y-%m-%d", time.gmtime(self.clock() - USAGE_DAYS_KEPT * 86400))
-            connection.execute("DELETE FROM usage WHERE day < ?", (oldest,))
+        self._purge_now_and_then(self.clock())
 
     def usage(self, days: Sequence[str], *, user_id: str = "") -> list[UsageRecord]:
         if not days:
@@ -474,6 +473,8 @@ class SQLiteMessageStore:
         self._purged_at = now
         with self.db.transaction("purge expired") as connection:
             connection.execute("DELETE FROM messages WHERE expires_at <= ?", (now,))
+            connection.execute("DELETE FROM usage WHERE day < ?",
+                               (utc_day(now - USAGE_DAYS_KEPT * 86400),))
 
     def _add_missing_columns(self) -> None:
         with self.db.transaction("upgrade schema") as connection:
