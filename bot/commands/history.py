@@ -100,7 +100,8 @@ def forget(store: MessageStore, session_id: str) -> int:
 def forget_user(store: MessageStore, user_id: str) -> int:
     report = store.forget_author(user_id)
     print(f"forgot {report.messages} messages of {user_id} (and the answers to them) in "
-          f"{report.sessions} threads; nothing of theirs from before now is read back")
+          f"{report.sessions} threads; nothing of theirs from before now is read back; "
+          f"their usage ({report.usage_rows} day counters) now counts as nobody's")
     return 0
 
 

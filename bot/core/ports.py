@@ -145,6 +145,7 @@ class MessageStore(Protocol):
 class ForgetReport:
     messages: int
     sessions: int
+    usage_rows: int = 0  # the person's day counters, now counted as nobody's
 
 
 class ReplySink(Protocol):

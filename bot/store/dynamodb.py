@@ -318,14 +318,18 @@ class DynamoDBMessageStore:
         with dynamodb_errors(self.table_name, "forget author"):
             self.client.put_item(TableName=self.table_name, Item=marker)
         found = list(self._scan(
-            projection="SessionId, MessageKey, PartCount, ExpiresAt, Deleted, #role",
-            condition="AuthorId = :author OR contains(Info, :mid) OR contains(Info, :last)",
+            projection="SessionId, MessageKey, PartCount, ExpiresAt, Deleted, #role, UserId, "
+                       f"#session, ModelId, {', '.join(USAGE_COUNTERS)}, Answers, Summaries",
+            condition="AuthorId = :author OR contains(Info, :mid) OR contains(Info, :last) "
+                      "OR UserId = :author",
             values={":author": {"S": author_id},
                     # In Info ({"a":"U1",...}): followed by another key or by the end.
                     ":mid": {"S": f'"a":{json.dumps(author_id)},'},
                     ":last": {"S": f'"a":{json.dumps(author_id)}}}'}},
-            names={"#role": "Role"},
+            names={"#role": "Role", "#session": "Session"},
         ))
+        usage_rows = [item for item in found if item["SessionId"]["S"].startswith(USAGE_PARTITION)]
+        found = [item for item in found if not item["SessionId"]["S"].startswith(USAGE_PARTITION)]
         now = self.clock()
         messages = {(item["SessionId"]["S"], base_key(item)) for item in found
                     if is_message(item) and not is_expired(item, now=now)}
@@ -341,7 +345,9 @@ class DynamoDBMessageStore:
         self._batch(puts=tombstones, deletes=parts, action="forget author")
         for session in sorted({s for s, _ in messages}):
             self._drop_summary(session)
-        return ForgetReport(messages=len(messages), sessions=len({s for s, _ in messages}))
+        self._count_as_nobody(usage_rows)
+        return ForgetReport(messages=len(messages), sessions=len({s for s, _ in messages}),
+                            usage_rows=len(usage_rows))
 
     def forgotten_authors(self, author_ids: Sequence[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(author_ids))
@@ -433,20 +439,39 @@ class DynamoDBMessageStore:
 
     def add_usage(self, record: UsageRecord) -> None:
         """One UpdateItem with ADD: DynamoDB adds atomically, so replicas never lose a count."""
+        expires_at = int(self.clock()) + USAGE_DAYS_KEPT * 86400
+        with dynamodb_errors(self.table_name, "add usage"):
+            self.client.update_item(**self._usage_update(record, expires_at=expires_at))
+
+    def _usage_update(self, record: UsageRecord, *, expires_at: int) -> dict[str, Any]:
         counters = {name: getattr(record.usage, field) for name, field in USAGE_COUNTERS.items()}
         counters |= {"Answers": record.answers, "Summaries": record.summaries}
         adds = {name: value for name, value in counters.items() if value}
         values = {f":{name}": {"N": str(value)} for name, value in adds.items()}
         values |= {":user": {"S": record.user_id}, ":session": {"S": record.session_id},
-                   ":model": {"S": record.usage.model_id},
-                   ":exp": {"N": str(int(self.clock()) + USAGE_DAYS_KEPT * 86400)}}
+                   ":model": {"S": record.usage.model_id}, ":exp": {"N": str(expires_at)}}
         update = "SET UserId = :user, #session = :session, ModelId = :model, ExpiresAt = :exp"
         if adds:
             update += " ADD " + ", ".join(f"{name} :{name}" for name in adds)
-        with dynamodb_errors(self.table_name, "add usage"):
-            self.client.update_item(
-                TableName=self.table_name, Key=usage_key(record), UpdateExpression=update,
-                ExpressionAttributeNames={"#session": "Session"}, ExpressionAttributeValues=values,
+        return {"TableName": self.table_name, "Key": usage_key(record),
+                "UpdateExpression": update, "ExpressionAttributeNames": {"#session": "Session"},
+                "ExpressionAttributeValues": values}
+
+    def _count_as_nobody(self, items: Sequence[Item]) -> None:
+        """A forgotten person's day counters join the day's anonymous ones (the totals stay
+        true for the bill); each move is one transaction, so a rerun never counts one twice."""
+        for item in items:
+            record = decode_usage(item)
+            nobody = UsageRecord(day=record.day, session_id=record.session_id, user_id="",
+                                 usage=record.usage, answers=record.answers,
+                                 summaries=record.summaries)
+            expires_at = int(item.get("ExpiresAt", {}).get("N", "0")) or int(
+                self.clock()) + USAGE_DAYS_KEPT * 86400
+            # Refused only when the row is gone already (moved by a forget running alongside).
+            self._transact(
+                {"Update": self._usage_update(nobody, expires_at=expires_at)},
+                {"Delete": {"TableName": self.table_name, "Key": _primary_key(item),
+                            "ConditionExpression": "attribute_exists(SessionId)"}},
             )
 
     def usage(self, days: Sequence[str], *, user_id: str = "") -> list[UsageRecord]:

@@ -98,6 +98,11 @@ _ADDED_COLUMNS = {
 }
 _USAGE_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                   "latency_ms")
+_USAGE_COUNTS = ", ".join((*_USAGE_COLUMNS, "answers", "summaries"))
+# Counts added into the day's row of that person, thread and model.
+_USAGE_UPSERT = ("ON CONFLICT (day, user_id, session_id, model_id) DO UPDATE SET "
+                 + ", ".join(f"{name} = {name} + excluded.{name}"
+                             for name in (*_USAGE_COLUMNS, "answers", "summaries")))
 
 _COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta, edited_ts"
 _TOMBSTONE = ("text = '', author_id = '', author_name = '', meta = '{}', deleted = 1, "
@@ -327,7 +332,17 @@ class SQLiteMessageStore:
                 "UPDATE session_state SET summary_gen = summary_gen + 1 WHERE session_id = ?",
                 [(session,) for session in {session for session, _ in rows}],
             )
-        return ForgetReport(messages=len(rows), sessions=len({session for session, _ in rows}))
+            # Their day counters join the day's anonymous ones: the totals stay true.
+            connection.execute(
+                f"INSERT INTO usage (day, user_id, session_id, model_id, {_USAGE_COUNTS}) "
+                f"SELECT day, '', session_id, model_id, {_USAGE_COUNTS} FROM usage "
+                f"WHERE user_id = ? AND true {_USAGE_UPSERT}",  # AND true: SQLite's upsert rule
+                (author_id,),
+            )
+            usage_rows = connection.execute("DELETE FROM usage WHERE user_id = ?",
+                                            (author_id,)).rowcount
+        return ForgetReport(messages=len(rows), sessions=len({session for session, _ in rows}),
+                            usage_rows=usage_rows)
 
     def forgotten_authors(self, author_ids: Sequence[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(author_ids))
@@ -384,14 +399,10 @@ class SQLiteMessageStore:
 
     def add_usage(self, record: UsageRecord) -> None:
         values = [getattr(record.usage, name) for name in _USAGE_COLUMNS]
-        columns = ", ".join((*_USAGE_COLUMNS, "answers", "summaries"))
-        sums = ", ".join(f"{name} = {name} + excluded.{name}"
-                         for name in (*_USAGE_COLUMNS, "answers", "summaries"))
         with self.db.transaction("add usage") as connection:
             connection.execute(
-                f"INSERT INTO usage (day, user_id, session_id, model_id, {columns}) "
-                f"VALUES (?, ?, ?, ?, {', '.join('?' * (len(values) + 2))}) "
-                f"ON CONFLICT (day, user_id, session_id, model_id) DO UPDATE SET {sums}",
+                f"INSERT INTO usage (day, user_id, session_id, model_id, {_USAGE_COUNTS}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' * (len(values) + 2))}) {_USAGE_UPSERT}",
                 (record.day, record.user_id, record.session_id, record.usage.model_id, *values,
                  record.answers, record.summaries),
             )

@@ -169,3 +169,20 @@ def test_usage_counters_are_exact_under_concurrent_turns(store: MessageStore) ->
 
     (row,) = store.usage(["2026-12-02"])
     assert row.answers == 40 and row.usage.output_tokens == 120
+
+
+def test_forgetting_a_person_counts_their_usage_as_nobodys(store: MessageStore) -> None:
+    thread(store, 2, SESSION, author="U_BOB")
+    for day, who, tokens in (("2026-12-01", "U_BOB", 10), ("2026-12-02", "U_BOB", 20),
+                             ("2026-12-02", "U_ANA", 40), ("2026-12-02", "", 5)):
+        store.add_usage(UsageRecord(day, SESSION, who, usage(input_tokens=tokens), answers=1))
+
+    report = store.forget_author("U_BOB")
+
+    assert report.usage_rows == 2
+    rows = store.usage(["2026-12-01", "2026-12-02"])
+    assert sorted((r.day, r.user_id, r.usage.input_tokens, r.answers) for r in rows) == [
+        ("2026-12-01", "", 10, 1), ("2026-12-02", "", 25, 2), ("2026-12-02", "U_ANA", 40, 1)]
+    assert store.usage(["2026-12-01", "2026-12-02"], user_id="U_BOB") == []
+    assert store.forget_author("U_BOB").usage_rows == 0
+    assert sum(r.usage.input_tokens for r in store.usage(["2026-12-01", "2026-12-02"])) == 75

@@ -93,15 +93,27 @@ def dynamodb_actions() -> set[str]:
             if isinstance(receiver, ast.Name) and receiver.id == "batch":
                 actions.add("BatchWriteItem")  # boto3's BatchWriter: puts and deletes batched
             elif called == "transact_write_items":
-                actions |= {TRANSACTION_ITEMS[key] for key in dict_keys(path) if key in TRANSACTION_ITEMS}
+                actions |= {TRANSACTION_ITEMS[key] for key in dict_keys(path, skipped)
+                            if key in TRANSACTION_ITEMS}
             else:
                 actions.add(operations[called])
     return {f"dynamodb:{action}" for action in actions}
 
 
-def dict_keys(path: Path) -> set[str]:
-    return {key.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Dict)
-            for key in node.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+def dict_keys(path: Path, skipped: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """The string keys of the module's dict literals, outside the operator-only functions."""
+    keys: set[str] = set()
+
+    def walk(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            if isinstance(child, ast.Dict) and name not in skipped:
+                keys.update(key.value for key in child.keys
+                            if isinstance(key, ast.Constant) and isinstance(key.value, str))
+            walk(child, name)
+
+    walk(ast.parse(path.read_text()), "")
+    return keys
 
 
 def bedrock_actions() -> set[str]:

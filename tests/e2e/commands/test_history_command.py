@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from bot.core.conversation import USAGE, usage_json
-from bot.core.records import StoredMessage, Summary, Usage, sort_key
+from bot.core.records import StoredMessage, Summary, Usage, UsageRecord, sort_key
 from bot.store.dynamodb import DynamoDBMessageStore
 from bot.store.legacy_import import legacy_key
 from bot.store.sqlite import SQLiteMessageStore
@@ -161,6 +161,29 @@ def test_show_then_forget(
     assert "elsewhere" in run_cli("history", "show", OTHER, env=env).out
     again = run_cli("history", "forget", SESSION, env=env).out
     assert again.startswith(f"forgot 0 messages of {SESSION};")
+
+
+@pytest.mark.parametrize("backend", ["dynamodb", "sqlite"])
+def test_forget_a_person_everywhere(
+    backend: str, request: pytest.FixtureRequest, run_cli: RunCli, dynamodb_client: Any
+) -> None:
+    env: dict[str, str] = request.getfixturevalue(f"{backend}_env")
+    store: Any = (DynamoDBMessageStore(dynamodb_client, env["DYNAMODB_TABLE"], ttl_seconds=3600)
+                  if backend == "dynamodb" else SQLiteMessageStore(env["SQLITE_PATH"], ttl_seconds=3600))
+    seed(store)
+    store.add_usage(UsageRecord("2026-12-02", SESSION, "U_ANA", Usage(1200, 34, model_id="m-1"),
+                                answers=1))
+
+    forgotten = run_cli("history", "forget", "--user", "U_ANA", env=env)
+
+    assert (forgotten.code, forgotten.out) == (
+        0, "forgot 1 messages of U_ANA (and the answers to them) in 1 threads; nothing of "
+        "theirs from before now is read back; their usage (1 day counters) now counts as "
+        "nobody's\n")
+    shown = run_cli("history", "show", SESSION, env=env).out
+    assert "hello" not in shown and "Hi Ana!" not in shown and "bye" in shown
+    assert [(r.user_id, r.usage.input_tokens) for r in store.usage(["2026-12-02"])] == [
+        ("", 1200)]
 
 
 def test_history_show_as_a_real_process(dynamodb_env: dict[str, str], dynamodb_client: Any,
