@@ -68,6 +68,7 @@ class AnswerInterrupted(Exception):
     def __init__(self, shown: str) -> None:
         super().__init__("the answer was cut short")
         self.shown = shown
+        self.usage = Usage()
 
 
 class ThreadUnreadable(Exception):
@@ -228,7 +229,7 @@ class Conversation:
             # stored is what the person saw, marked as such.
             log.warning("answer for %s cut short: the process is stopping", session_id)
             sink.fail(say.INTERRUPTED)
-            self._keep_partial(message, prompt, cut.shown, status="interrupted")
+            self._keep_partial(message, prompt, cut.shown, status="interrupted", usage=cut.usage)
             return
         except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
             log.error(
@@ -469,12 +470,10 @@ class Conversation:
                 if stop is not None and stop.is_set():
                     raise AnswerStopped("".join(parts))
                 return "".join(parts), usage_of(usage, model_id=profile.model_id, started=began)
-            except AnswerInterrupted:
-                raise
-            except AnswerStopped as stopped:
+            except (AnswerInterrupted, AnswerStopped) as cut:
                 # A cut stream reports no usage: what was sent and shown is estimated.
-                stopped.usage = usage_of(usage or estimated_usage(prompt, stopped.shown),
-                                         model_id=profile.model_id, started=began)
+                cut.usage = usage_of(usage or estimated_usage(prompt, cut.shown),
+                                     model_id=profile.model_id, started=began)
                 raise
             except AnswerBlocked as blocked:
                 blocked.shown = "".join(parts)

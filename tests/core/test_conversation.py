@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,9 +13,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from bot import messages as say
-from bot.core.conversation import Conversation, ThreadUnreadable
+from bot.core.conversation import USAGE, Conversation, ThreadUnreadable
 from bot.core.ports import StoreUnavailable
 from bot.core.records import IncomingMessage, SessionKey, StoredMessage, sort_key
+from bot.core.tokens import estimate_tokens
+from bot.core.usage import utc_day
 from bot.store.sqlite import SQLiteMessageStore
 from bot.wiring import FriendlyModelFailures
 
@@ -236,4 +239,9 @@ def test_an_answer_past_the_stopping_deadline_keeps_what_was_shown(store):
     assert shown and shown != "Hello there, this answer goes on and on."
     assert sink.events[-1] == ("fail", say.INTERRUPTED)
     question, answer = store.all(SESSION.id)
-    assert (answer.text, answer.metadata) == (shown, {"status": "interrupted"})
+    assert (answer.text, answer.metadata["status"]) == (shown, "interrupted")
+    # The cut stream reported no usage: what was sent and shown is estimated, and counted.
+    used = json.loads(answer.metadata[USAGE])
+    assert used["in"] > 0 and used["out"] == estimate_tokens(shown)
+    (row,) = store.usage([utc_day(time.time())])
+    assert (row.answers, row.usage.output_tokens) == (1, estimate_tokens(shown))
