@@ -125,9 +125,10 @@ class SlackTurns:
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
 
         def take_in() -> Answer | None:
-            return self._take_in(message, session, client=client, bot_user_id=bot_user_id,
-                                 addressed=addressed, on_new_session=on_new_session,
-                                 started=started)
+            with started.counting():  # on whichever thread takes the thread's messages in
+                return self._take_in(message, session, client=client, bot_user_id=bot_user_id,
+                                     addressed=addressed, on_new_session=on_new_session,
+                                     started=started)
 
         self._conversation.in_order(session.id, message.ts, take_in, reservation=reservation)
 
@@ -298,21 +299,24 @@ class SlackTurns:
             session=session, ts=request_ts, user_id=user_id, text=say.SUMMARY_REQUEST,
             user_name=self._names.name_of(user_id),
         )
+        started = turn_clock()
+
         def take_in() -> Answer | None:
-            try:
-                if not self._conversation.knows(session.id) and not self._readable(thread, request):
-                    readable.append(False)
+            with started.counting():
+                try:
+                    if not self._conversation.knows(session.id) and not self._readable(thread, request):
+                        readable.append(False)
+                        return None
+                    claimed = self._conversation.claim(request) is ClaimState.CLAIMED
+                except StoreUnavailable as error:
+                    log.error("store unavailable for %s: %s", session.id, error)
+                    sink.fail(say.STORE_DOWN)
                     return None
-                claimed = self._conversation.claim(request) is ClaimState.CLAIMED
-            except StoreUnavailable as error:
-                log.error("store unavailable for %s: %s", session.id, error)
-                sink.fail(say.STORE_DOWN)
-                return None
-            if not claimed:
-                return None
-            return SlackAnswer(self._conversation, request, sink, thread=thread,
-                               started=turn_clock(), sessions=self._sessions,
-                               running=self._running)
+                if not claimed:
+                    return None
+                return SlackAnswer(self._conversation, request, sink, thread=thread,
+                                   started=started, sessions=self._sessions,
+                                   running=self._running)
 
         readable: list[bool] = []
         self._conversation.in_order(session.id, request_ts, take_in)
