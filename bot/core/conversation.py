@@ -133,7 +133,7 @@ class Conversation:
         self._queue = SessionQueue()
         self._deadline: float | None = None
         # Answers that were posted while the store was down, written at the thread's next turn.
-        self._unsaved: dict[str, list[StoredMessage]] = {}
+        self._unsaved: dict[str, list[tuple[StoredMessage, UsageRecord | None]]] = {}
         self._unsaved_lock = threading.Lock()
 
     @property
@@ -198,7 +198,7 @@ class Conversation:
             return
         prompt, notes, summarising = prepared
         if summarising.total_tokens:
-            self._record_usage(message, summarising, summaries=1)
+            self._record_usage(self._usage_record(message, summarising, summaries=1))
         if self._attach_files is not None:
             prompt, file_notes = self._attach_files(prompt, message.session,
                                                     token_budget=profile.token_budget)
@@ -244,9 +244,8 @@ class Conversation:
             question_ts=message.ts, text=text, posted_ts=reply_ts,
             metadata={**_window_of(prompt), USAGE: usage_json(usage)},
         )
-        if not self._save(session_id, answer):
+        if not self._save(message, answer, usage):
             sink.fail(say.ANSWER_NOT_SAVED)
-        self._record_usage(message, usage, answers=1)
 
     def _keep_partial(
         self, message: IncomingMessage, prompt: Prompt, shown: str, *, status: str,
@@ -256,21 +255,21 @@ class Conversation:
         metadata = {"status": status, **_window_of(prompt)}
         if usage is not None:
             metadata[USAGE] = usage_json(usage)
-        self._save(message.session.id, StoredMessage.answer(
-            question_ts=message.ts, text=shown, posted_ts=posted_ts, metadata=metadata))
-        if usage is not None:
-            self._record_usage(message, usage, answers=1)
+        self._save(message, StoredMessage.answer(
+            question_ts=message.ts, text=shown, posted_ts=posted_ts, metadata=metadata), usage)
 
-    def _record_usage(self, message: IncomingMessage, usage: Usage, *, answers: int = 0,
-                      summaries: int = 0) -> None:
+    def _usage_record(self, message: IncomingMessage, usage: Usage, *, answers: int = 0,
+                      summaries: int = 0) -> UsageRecord:
+        return UsageRecord(day=utc_day(self._clock()), session_id=message.session.id,
+                           user_id=message.user_id, usage=usage, answers=answers,
+                           summaries=summaries)
+
+    def _record_usage(self, record: UsageRecord) -> None:
         """Usage counts are for reports and caps: a store fault loses the count, not the turn."""
-        record = UsageRecord(day=utc_day(self._clock()), session_id=message.session.id,
-                             user_id=message.user_id, usage=usage, answers=answers,
-                             summaries=summaries)
         try:
             self._store.add_usage(record)
         except StoreUnavailable as error:
-            log.warning("usage of %s not counted: %s", message.session.id, error)
+            log.warning("usage of %s not counted: %s", record.session_id, error)
 
     def profile_of(self, session: SessionKey) -> TurnProfile:
         if self._profile_for is not None:
@@ -488,12 +487,18 @@ class Conversation:
                 self._sleep(self._backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    def _save(self, session_id: str, answer: StoredMessage) -> bool:
+    def _save(self, message: IncomingMessage, answer: StoredMessage, usage: Usage | None) -> bool:
+        """Store the answer and count its usage in the write that completes the claim."""
+        session_id = message.session.id
+        record = self._usage_record(message, usage, answers=1) if usage is not None else None
         for attempt in range(1, self._save_attempts + 1):
             try:
-                if not self._store.complete(session_id, _question_key(answer), answer=answer):
+                if not self._store.complete(session_id, _question_key(answer), answer=answer,
+                                            usage=record):
                     log.info("answer for %s not stored: its question was deleted, or the thread "
                              "forgotten, while it was being written", session_id)
+                    if record is not None:  # the model's work is paid for all the same
+                        self._record_usage(record)
                 return True
             except StoreUnavailable as error:
                 log.warning("saving answer for %s failed (attempt %d): %s", session_id, attempt, error)
@@ -502,7 +507,7 @@ class Conversation:
         log.error("answer for %s was posted but could not be stored; it is kept in memory "
                   "and written at the thread's next turn", session_id)
         with self._unsaved_lock:
-            self._unsaved.setdefault(session_id, []).append(answer)
+            self._unsaved.setdefault(session_id, []).append((answer, record))
         return False
 
     def _write_unsaved(self, session_id: str) -> None:
@@ -513,8 +518,8 @@ class Conversation:
             unsaved = self._unsaved.get(session_id)
         if not unsaved:
             return
-        for answer in unsaved:
-            self._store.complete(session_id, _question_key(answer), answer=answer)
+        for answer, record in unsaved:
+            self._store.complete(session_id, _question_key(answer), answer=answer, usage=record)
         with self._unsaved_lock:
             self._unsaved.pop(session_id, None)
         log.info("stored %d answer(s) of %s that were posted during a store outage",

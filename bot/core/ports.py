@@ -54,9 +54,13 @@ class MessageStore(Protocol):
         """
         ...
 
-    def complete(self, session_id: str, key: str, *, answer: StoredMessage | None = None) -> bool:
-        """Mark the claim of `key` done, writing `answer` in the same atomic write; False when
-        the answer was refused (the question was deleted, or its thread forgotten)."""
+    def complete(
+        self, session_id: str, key: str, *, answer: StoredMessage | None = None,
+        usage: UsageRecord | None = None,
+    ) -> bool:
+        """Mark the claim of `key` done, writing `answer` and adding `usage` to its day's
+        counters in the same atomic write; False when the answer was refused (the question was
+        deleted, or its thread forgotten): then nothing was written, usage included."""
         ...
 
     def release(self, session_id: str, key: str) -> None:

@@ -159,16 +159,23 @@ class DynamoDBMessageStore:
         return ClaimState.IN_PROGRESS if claim_state(held[0].get("Item") or {}) == IN_PROGRESS \
             else ClaimState.DONE
 
-    def complete(self, session_id: str, key: str, *, answer: StoredMessage | None = None) -> bool:
-        """Mark the claim done, with the answer written in the same TransactWriteItems; False
-        when the answer was not stored (the question is gone, or the thread was forgotten)."""
+    def complete(
+        self, session_id: str, key: str, *, answer: StoredMessage | None = None,
+        usage: UsageRecord | None = None,
+    ) -> bool:
+        """Mark the claim done, with the answer and its usage written in the same
+        TransactWriteItems; False when the answer was not stored (the question is gone, or the
+        thread was forgotten)."""
         for claim_key in (key, f"{key}{PART_MARK}000"):  # a question in parts: its first part
-            stored = self._complete(session_id, claim_key, answer)
+            stored = self._complete(session_id, claim_key, answer, usage)
             if stored is not None:
                 return stored
         return False
 
-    def _complete(self, session_id: str, claim_key: str, answer: StoredMessage | None) -> bool | None:
+    def _complete(
+        self, session_id: str, claim_key: str, answer: StoredMessage | None,
+        usage: UsageRecord | None,
+    ) -> bool | None:
         """True or False as `complete`; None when no item holds the claim under `claim_key`."""
         done = {"Update": {
             "TableName": self.table_name, "Key": key_of(session_id, claim_key),
@@ -185,6 +192,10 @@ class DynamoDBMessageStore:
                                 "ConditionExpression": "attribute_not_exists(MessageKey)"}}
                        for item in items]
             actions.append(self._not_forgotten(session_id, answer.key))
+            if usage is not None:
+                # Counted only if the answer is stored: a retried completion counts it once.
+                expires_at = int(now) + USAGE_DAYS_KEPT * 86400
+                actions.append({"Update": self._usage_update(usage, expires_at=expires_at)})
         reasons = self._transact(done, *actions)
         if reasons is None:
             return True

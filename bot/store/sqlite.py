@@ -9,6 +9,7 @@ Expired rows are ignored on read and purged now and then.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -191,7 +192,10 @@ class SQLiteMessageStore:
             )
         return ClaimState.CLAIMED
 
-    def complete(self, session_id: str, key: str, *, answer: StoredMessage | None = None) -> bool:
+    def complete(
+        self, session_id: str, key: str, *, answer: StoredMessage | None = None,
+        usage: UsageRecord | None = None,
+    ) -> bool:
         now = self.clock()
         with self.db.transaction("complete") as connection:
             cursor = connection.execute(
@@ -213,6 +217,8 @@ class SQLiteMessageStore:
                  answer.author_name, answer.slack_ts, json.dumps(answer.metadata), now,
                  self._expires_at(now), answer.edited_ts),
             )
+            if usage is not None and connection.execute("SELECT changes()").fetchone()[0]:
+                _add_usage(connection, usage)  # once: a retried completion stores nothing
         return True
 
     def release(self, session_id: str, key: str) -> None:
@@ -398,14 +404,8 @@ class SQLiteMessageStore:
             )
 
     def add_usage(self, record: UsageRecord) -> None:
-        values = [getattr(record.usage, name) for name in _USAGE_COLUMNS]
         with self.db.transaction("add usage") as connection:
-            connection.execute(
-                f"INSERT INTO usage (day, user_id, session_id, model_id, {_USAGE_COUNTS}) "
-                f"VALUES (?, ?, ?, ?, {', '.join('?' * (len(values) + 2))}) {_USAGE_UPSERT}",
-                (record.day, record.user_id, record.session_id, record.usage.model_id, *values,
-                 record.answers, record.summaries),
-            )
+            _add_usage(connection, record)
         self._purge_now_and_then(self.clock())
 
     def usage(self, days: Sequence[str], *, user_id: str = "") -> list[UsageRecord]:
@@ -502,3 +502,12 @@ def _message(row: tuple[Any, ...]) -> StoredMessage:
     return StoredMessage(key, kind, text, author_id, author_name, slack_ts, json.loads(meta),
                          edited_ts=ts_of_key(edited_ts) if edited_ts else "")
 
+
+def _add_usage(connection: sqlite3.Connection, record: UsageRecord) -> None:
+    values = [getattr(record.usage, name) for name in _USAGE_COLUMNS]
+    connection.execute(
+        f"INSERT INTO usage (day, user_id, session_id, model_id, {_USAGE_COUNTS}) "
+        f"VALUES (?, ?, ?, ?, {', '.join('?' * (len(values) + 2))}) {_USAGE_UPSERT}",
+        (record.day, record.user_id, record.session_id, record.usage.model_id, *values,
+         record.answers, record.summaries),
+    )

@@ -1,6 +1,6 @@
 """Requests per turn on DynamoDB: each one costs the bot CPU and the table a round trip, so a
 turn claims (and stores its question) in one request, reads a short history in one page, and
-completes (storing its answer) in one."""
+completes (storing its answer and counting its usage) in one."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.core.ports import ClaimState, StoreUnavailable
-from bot.core.records import StoredMessage
+from bot.core.records import StoredMessage, Usage, UsageRecord
 from bot.store.dynamodb import CONFLICT_ATTEMPTS, DynamoDBMessageStore, recent_page_size
 from tests.store.conftest import FakeClock
 from tests.support.dynamodb_local import InjectedFault
@@ -44,9 +44,12 @@ def test_a_claim_with_its_question_and_a_completion_with_its_answer_take_one_req
     question = StoredMessage.human(ts=TS, text="q", author_id="U1")
     assert store.claim(SESSION, question.key, message=question) is ClaimState.CLAIMED
     assert requests == Counter({"TransactWriteItems": 1})
+    # The answer, the claim's completion and the day's usage counters: one write.
     assert store.complete(SESSION, question.key,
-                          answer=StoredMessage.answer(question_ts=TS, text="a"))
+                          answer=StoredMessage.answer(question_ts=TS, text="a"),
+                          usage=UsageRecord("2026-12-02", SESSION, "U1", Usage(10, 2), answers=1))
     assert requests == Counter({"TransactWriteItems": 2})
+    assert [row.answers for row in store.usage(["2026-12-02"])] == [1]
 
 
 def test_a_claim_cancelled_by_a_concurrent_transaction_is_tried_again(

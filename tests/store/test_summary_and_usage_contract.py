@@ -186,3 +186,27 @@ def test_forgetting_a_person_counts_their_usage_as_nobodys(store: MessageStore) 
     assert store.usage(["2026-12-01", "2026-12-02"], user_id="U_BOB") == []
     assert store.forget_author("U_BOB").usage_rows == 0
     assert sum(r.usage.input_tokens for r in store.usage(["2026-12-01", "2026-12-02"])) == 75
+
+
+def test_an_answers_usage_is_counted_in_the_write_that_stores_it_and_only_once(
+    store: MessageStore,
+) -> None:
+    day = "2026-12-02"
+    for n in (1, 2):
+        store.claim(SESSION, sort_key(ts(n)),
+                    message=StoredMessage.human(ts=ts(n), text=f"question {n}", author_id="U1"))
+    record = UsageRecord(day, SESSION, "U1", usage(input_tokens=100, output_tokens=7), answers=1)
+
+    def answer(n: int) -> StoredMessage:
+        return StoredMessage.answer(question_ts=ts(n), text=f"answer {n}")
+
+    assert store.complete(SESSION, sort_key(ts(1)), answer=answer(1), usage=record)
+    # A completion tried again (its first response was lost) stores and counts nothing more.
+    assert store.complete(SESSION, sort_key(ts(1)), answer=answer(1), usage=record)
+    # A question deleted while it was answered: the answer is refused, and so is its count.
+    store.delete(SESSION, [sort_key(ts(2))])
+    assert not store.complete(SESSION, sort_key(ts(2)), answer=answer(2), usage=record)
+
+    (row,) = store.usage([day])
+    assert (row.answers, row.usage.input_tokens, row.usage.output_tokens) == (1, 100, 7)
+    assert [m.text for m in store.all(SESSION)] == ["question 1", "answer 1"]
