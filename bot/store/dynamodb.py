@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from boto3.dynamodb.table import BatchWriter
@@ -194,8 +195,7 @@ class DynamoDBMessageStore:
             actions.append(self._not_forgotten(session_id, answer.key))
             if usage is not None:
                 # Counted only if the answer is stored: a retried completion counts it once.
-                expires_at = int(now) + USAGE_DAYS_KEPT * 86400
-                actions.append({"Update": self._usage_update(usage, expires_at=expires_at)})
+                actions.append({"Update": self._usage_update(usage)})
         reasons = self._transact(done, *actions)
         if reasons is None:
             return True
@@ -450,11 +450,11 @@ class DynamoDBMessageStore:
 
     def add_usage(self, record: UsageRecord) -> None:
         """One UpdateItem with ADD: DynamoDB adds atomically, so replicas never lose a count."""
-        expires_at = int(self.clock()) + USAGE_DAYS_KEPT * 86400
         with dynamodb_errors(self.table_name, "add usage"):
-            self.client.update_item(**self._usage_update(record, expires_at=expires_at))
+            self.client.update_item(**self._usage_update(record))
 
-    def _usage_update(self, record: UsageRecord, *, expires_at: int) -> dict[str, Any]:
+    def _usage_update(self, record: UsageRecord, *, expires_at: int = 0) -> dict[str, Any]:
+        expires_at = expires_at or int(self.clock()) + USAGE_DAYS_KEPT * 86400
         counters = {name: getattr(record.usage, field) for name, field in USAGE_COUNTERS.items()}
         counters |= {"Answers": record.answers, "Summaries": record.summaries}
         adds = {name: value for name, value in counters.items() if value}
@@ -472,12 +472,8 @@ class DynamoDBMessageStore:
         """A forgotten person's day counters join the day's anonymous ones (the totals stay
         true for the bill); each move is one transaction, so a rerun never counts one twice."""
         for item in items:
-            record = decode_usage(item)
-            nobody = UsageRecord(day=record.day, session_id=record.session_id, user_id="",
-                                 usage=record.usage, answers=record.answers,
-                                 summaries=record.summaries)
-            expires_at = int(item.get("ExpiresAt", {}).get("N", "0")) or int(
-                self.clock()) + USAGE_DAYS_KEPT * 86400
+            nobody = replace(decode_usage(item), user_id="")
+            expires_at = int(item.get("ExpiresAt", {}).get("N", "0"))
             # Refused only when the row is gone already (moved by a forget running alongside).
             self._transact(
                 {"Update": self._usage_update(nobody, expires_at=expires_at)},
