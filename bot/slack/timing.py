@@ -37,10 +37,6 @@ class TurnClock:
             self.cpu_seconds += time.thread_time() - start
 
 
-def turn_clock() -> TurnClock:
-    return TurnClock()
-
-
 @contextmanager
 def timed_turn(session_id: str, *, since: TurnClock) -> Iterator[None]:
     """Log the turn when it ends; `since` also counts the work done before it was known to be

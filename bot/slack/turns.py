@@ -39,7 +39,7 @@ from bot.slack.reply import SlackReplySink
 from bot.slack.sessions import AgentSessions
 from bot.slack.stop import RunningAnswers
 from bot.slack.text import decode_slack_text, mentions_user
-from bot.slack.timing import TurnClock, timed_turn, turn_clock
+from bot.slack.timing import TurnClock, timed_turn
 from bot.slack.users import LOOKUPS_PER_MESSAGE, UserNames
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class SlackTurns:
         self, message: SlackMessage, *, client: WebClient, bot_user_id: str, addressed: bool,
         reservation: int | None, on_new_session: Callable[[IncomingMessage], None] | None,
     ) -> None:
-        started = turn_clock()
+        started = TurnClock()
         session = SessionKey(message.team_id, message.channel_id, message.session_thread_ts)
 
         def take_in() -> Answer | None:
@@ -299,7 +299,7 @@ class SlackTurns:
             session=session, ts=request_ts, user_id=user_id, text=say.SUMMARY_REQUEST,
             user_name=self._names.name_of(user_id),
         )
-        started = turn_clock()
+        started = TurnClock()
 
         def take_in() -> Answer | None:
             with started.counting():

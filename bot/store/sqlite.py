@@ -99,11 +99,11 @@ _ADDED_COLUMNS = {
 }
 _USAGE_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                   "latency_ms")
-_USAGE_COUNTS = ", ".join((*_USAGE_COLUMNS, "answers", "summaries"))
+_USAGE_FIELDS = (*_USAGE_COLUMNS, "answers", "summaries")
+_USAGE_COUNTS = ", ".join(_USAGE_FIELDS)
 # Counts added into the day's row of that person, thread and model.
 _USAGE_UPSERT = ("ON CONFLICT (day, user_id, session_id, model_id) DO UPDATE SET "
-                 + ", ".join(f"{name} = {name} + excluded.{name}"
-                             for name in (*_USAGE_COLUMNS, "answers", "summaries")))
+                 + ", ".join(f"{name} = {name} + excluded.{name}" for name in _USAGE_FIELDS))
 
 _COLUMNS = "message_key, role, text, author_id, author_name, slack_ts, meta, edited_ts"
 _TOMBSTONE = ("text = '', author_id = '', author_name = '', meta = '{}', deleted = 1, "
@@ -507,7 +507,7 @@ def _add_usage(connection: sqlite3.Connection, record: UsageRecord) -> None:
     values = [getattr(record.usage, name) for name in _USAGE_COLUMNS]
     connection.execute(
         f"INSERT INTO usage (day, user_id, session_id, model_id, {_USAGE_COUNTS}) "
-        f"VALUES (?, ?, ?, ?, {', '.join('?' * (len(values) + 2))}) {_USAGE_UPSERT}",
+        f"VALUES (?, ?, ?, ?, {', '.join('?' * len(_USAGE_FIELDS))}) {_USAGE_UPSERT}",
         (record.day, record.user_id, record.session_id, record.usage.model_id, *values,
          record.answers, record.summaries),
     )

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.slack.timing import timed_turn, turn_clock
+from bot.slack.timing import TurnClock, timed_turn
 
 
 def burn(seconds: float) -> None:
@@ -22,7 +22,7 @@ def burn(seconds: float) -> None:
 def test_a_turn_taken_in_on_one_thread_and_answered_on_another_counts_both(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = turn_clock()
+    clock = TurnClock()
 
     def intake() -> None:
         with clock.counting():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.session
 import pytest
@@ -37,23 +37,28 @@ TRANSACTION_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "Delete
 # Converse / ConverseStream are authorized as these (LangChain's stream → ConverseStream).
 MODEL_CALLS = {"stream": "InvokeModelWithResponseStream", "astream": "InvokeModelWithResponseStream",
                "invoke": "InvokeModel", "ainvoke": "InvokeModel", "batch": "InvokeModel"}
+NodeT = TypeVar("NodeT", bound=ast.AST)
+
 # bot/lambda_aws.py's operations → IAM actions.
 LIGHT_CLIENT_ACTIONS = {("lambda", "Invoke"): "lambda:InvokeFunction",
                         ("secretsmanager", "GetSecretValue"): "secretsmanager:GetSecretValue"}
 
 
-def calls_in(path: Path) -> Iterator[tuple[str, ast.Call]]:
-    """(enclosing function name, call) for every call in the module."""
-    tree = ast.parse(path.read_text())
+def nodes_in(path: Path, kind: type[NodeT]) -> Iterator[tuple[str, NodeT]]:
+    """(enclosing function name, node) for every node of `kind` in the module."""
 
-    def walk(node: ast.AST, function: str) -> Iterator[tuple[str, ast.Call]]:
+    def walk(node: ast.AST, function: str) -> Iterator[tuple[str, NodeT]]:
         for child in ast.iter_child_nodes(node):
             name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
-            if isinstance(child, ast.Call):
+            if isinstance(child, kind):
                 yield function, child
             yield from walk(child, name)
 
-    yield from walk(tree, "")
+    yield from walk(ast.parse(path.read_text()), "")
+
+
+def calls_in(path: Path) -> Iterator[tuple[str, ast.Call]]:
+    return nodes_in(path, ast.Call)
 
 
 def operator_only_functions(path: Path) -> set[str] | None:
@@ -102,18 +107,8 @@ def dynamodb_actions() -> set[str]:
 
 def dict_keys(path: Path, skipped: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """The string keys of the module's dict literals, outside the operator-only functions."""
-    keys: set[str] = set()
-
-    def walk(node: ast.AST, function: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
-            if isinstance(child, ast.Dict) and name not in skipped:
-                keys.update(key.value for key in child.keys
-                            if isinstance(key, ast.Constant) and isinstance(key.value, str))
-            walk(child, name)
-
-    walk(ast.parse(path.read_text()), "")
-    return keys
+    return {key.value for function, node in nodes_in(path, ast.Dict) if function not in skipped
+            for key in node.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
 
 
 def bedrock_actions() -> set[str]:
