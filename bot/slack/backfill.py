@@ -22,6 +22,7 @@ from bot.slack.files import complete_refs, refs_of
 from bot.slack.metadata import NOT_CONVERSATION_EVENT_TYPES
 from bot.slack.payload import mapping_of, text_of
 from bot.slack.text import decode_slack_text
+from bot.slack.users import LOOKUPS_PER_MESSAGE, UserNames
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,10 @@ PAGE_SIZE = 200
 class SlackThread:
     """A ThreadHistory read with conversations.replies, once per turn at most."""
 
-    def __init__(
-        self, client: WebClient, *, bot_user_id: str, name_of: Callable[[str], str]
-    ) -> None:
+    def __init__(self, client: WebClient, *, bot_user_id: str, names: UserNames) -> None:
         self._client = client
         self._bot_user_id = bot_user_id
-        self._name_of = name_of
+        self._names = names
         self._read: dict[tuple[SessionKey, str, str], list[StoredMessage]] = {}
 
     def earlier_messages(
@@ -90,24 +89,26 @@ class SlackThread:
         if mapping_of(item.get("metadata")).get("event_type") in NOT_CONVERSATION_EVENT_TYPES:
             return None
         edited_ts = text_of(mapping_of(item.get("edited")).get("ts"))
+        # As for a live message: a message with thousands of mentions asks about a few people.
+        name_of = self._names.with_lookups_up_to(LOOKUPS_PER_MESSAGE)
         if text_of(item.get("user")) == self._bot_user_id:
-            text = say.without_notices(_markdown_of(item) or self._decoded(item))
+            text = say.without_notices(_markdown_of(item) or self._decoded(item, name_of))
             if not text.strip():
                 return None
             return StoredMessage(sort_key(ts), "ai", text, slack_ts=ts)
         if item.get("bot_id") or text_of(item.get("subtype")) not in ANSWERABLE_SUBTYPES:
             return None
-        text = self._decoded(item)
+        text = self._decoded(item, name_of)
         files = complete_refs(self._client, refs_of(item.get("files"), session), session)
         if not text and not files:
             return None
         user_id = text_of(item.get("user"))
-        return StoredMessage(sort_key(ts), "human", text, user_id, self._name_of(user_id), ts,
-                             metadata=files_metadata(files), edited_ts=edited_ts)
+        return StoredMessage(sort_key(ts), "human", text, user_id, self._names.name_of(user_id),
+                             ts, metadata=files_metadata(files), edited_ts=edited_ts)
 
-    def _decoded(self, item: Mapping[str, Any]) -> str:
+    def _decoded(self, item: Mapping[str, Any], name_of: Callable[[str], str]) -> str:
         return decode_slack_text(message_text(item), bot_user_id=self._bot_user_id,
-                                 name_of=self._name_of)
+                                 name_of=name_of)
 
 
 def _markdown_of(item: Mapping[str, Any]) -> str:

@@ -177,7 +177,7 @@ class SlackTurns:
         elif decision.action is Action.ASK_FOR_TEXT:
             sink.fail(say.EMPTY_MESSAGE)
         elif decision.action is Action.ANSWER:
-            thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
+            thread = SlackThread(client, bot_user_id=bot_user_id, names=self._names)
             return SlackAnswer(self._conversation, incoming, sink, thread=thread,
                                on_new_thread=on_new_session, started=started,
                                sessions=self._sessions, running=self._running)
@@ -294,7 +294,7 @@ class SlackTurns:
         if over_cap:
             sink.tell_privately(user_id, over_cap)
             return True
-        thread = SlackThread(client, bot_user_id=bot_user_id, name_of=self._names.name_of)
+        thread = SlackThread(client, bot_user_id=bot_user_id, names=self._names)
         request = IncomingMessage(
             session=session, ts=request_ts, user_id=user_id, text=say.SUMMARY_REQUEST,
             user_name=self._names.name_of(user_id),

@@ -13,6 +13,7 @@ from bot.core.conversation import ThreadUnreadable
 from bot.core.records import SessionKey
 from bot.slack.backfill import SlackThread
 from bot.slack.client import make_web_client
+from bot.slack.users import UserNames
 from tests.fakes.bedrock import content_text
 from tests.support.events import CHANNEL, mention, reply, ts_of
 
@@ -115,7 +116,7 @@ def test_names_fall_back_to_ids_when_lookups_fail(bot, fake_slack, fake_bedrock)
 
 def test_a_dns_failure_makes_the_thread_unreadable_not_an_exception():
     client = make_web_client("xoxb-test", "http://no-such-host.invalid/api/", timeout=2)
-    thread = SlackThread(client, bot_user_id="U_BOT", name_of=lambda user: user)
+    thread = SlackThread(client, bot_user_id="U_BOT", names=UserNames(client))
     with pytest.raises(ThreadUnreadable, match="conversations_replies failed"):
         thread.earlier_messages(SessionKey("T1", CHANNEL, THREAD), before_ts="1800000000.0",
                                 after_ts="")

@@ -240,3 +240,21 @@ def test_thousands_of_mentions_cost_a_few_name_lookups(bot, fake_slack, fake_bed
     assert len(fake_slack.calls_to("users.info")) <= 21  # the author, and 20 of the crowd
     sent = fake_bedrock.all_text_sent()
     assert "@User U00000" in sent and "@U01999" in sent
+
+
+def test_thousands_of_mentions_read_by_backfill_cost_a_few_name_lookups(
+    bot, fake_slack, fake_bedrock
+):
+    thread = "1700000100.000100"
+    fake_slack.seed_thread(CHANNEL, thread, [
+        {"user": "U_BO", "text": " ".join(f"<@U{n:05d}>" for n in range(2000))},
+        {"user": "U_CY", "text": " ".join(f"<@W{n:05d}>" for n in range(2000))},
+    ])
+    bot.post(mention("who was pinged?", thread_ts=thread, ts="1700000500.000100"))
+    bot.drain()
+    looked_up = [call.params["user"] for call in fake_slack.calls_to("users.info")]
+    assert len(looked_up) == len(set(looked_up)) <= 3 + 2 * 20  # three authors, 20 a message
+    assert {"U_BO", "U_CY", "U00000", "W00000"} <= set(looked_up)
+    sent = fake_bedrock.all_text_sent()
+    assert "@User U00000" in sent and "@U01999" in sent
+    assert "@User W00000" in sent and "@W01999" in sent
