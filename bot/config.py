@@ -1,7 +1,8 @@
 """One frozen settings object, read from the environment (and `.env`) once at start-up.
 
-No other module reads `os.environ`: everything configurable is a field here, named after the
-environment variable that sets it (see the README's configuration table).
+No other module reads `os.environ` (but bot/lambda_env.py, for the two variables only a Lambda
+has): everything configurable is a field here, named after the environment variable that sets
+it (see the README's configuration table).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=128, ge=1)
     # SIGTERM: answers still streaming after this long stop with a note (orchestrators kill at 30 s).
     shutdown_grace_seconds: float = Field(default=20, ge=0)
-    # One process acknowledges, these answer (0: one process does both). Default: one per CPU.
+    # One process acknowledges, these answer (0: one process does both). Default: one per CPU, up to 4.
     worker_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0)
     stream_buffer_chars: int = Field(default=400, ge=1)
     update_interval_seconds: float = Field(default=1.0, ge=0)

@@ -1,4 +1,4 @@
-"""`python -m bot usage [--since 7d] [--by channel|user|thread]`: tokens and cost per day's
+"""`python -m bot usage [--since 7d] [--by channel|user|thread|model|day]`: tokens and cost per day's
 counters (one Query per day on DynamoDB), as recorded with each answer and summary."""
 
 from __future__ import annotations

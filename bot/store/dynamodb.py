@@ -13,8 +13,11 @@ IAM grant and one TTL; offloading to S3 would add a second store for a case (a s
 message over 400 KB) that Slack's own message limits make rare.
 
 Besides messages, a session's partition holds `~backfill` (how far the thread was read from
-Slack; it expires like the messages) and `~forgotten` (when it was last forgotten; kept for
-good), which sort after every message, so the history read gets them first and for free.
+Slack; it expires like the messages), `~summary` (what left the window, summarised) and
+`~forgotten` (when it was last forgotten; kept for good), which sort after every message, so
+the history read gets them first and for free. Partitions named `meta#…` hold no session: a
+day's usage counters (`meta#usage#<day>`) and the people who asked to be forgotten
+(`meta#forgotten-authors`).
 A deleted message becomes a tombstone: its key with `Deleted` and no text.
 
 Expired items are ignored on read: DynamoDB's TTL deletes them only eventually (and DynamoDB
