@@ -37,11 +37,11 @@ if str(ROOT) not in sys.path:
 from langchain_core.language_models import BaseChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage  # noqa: E402
 
+from bench.load import CHARS_PER_TOKEN  # noqa: E402
 from bench.load_burst import ANSWER, QUESTION  # noqa: E402
 from bench.load_report import describe_machine  # noqa: E402
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
 
-CHARS_PER_TOKEN = 4  # FakeBedrock sends one event per chunk_chars characters
 BATCH_SECONDS = 0.2
 WAITED_SECONDS = 0.001  # a read that took longer waited for the network
 

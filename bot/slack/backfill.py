@@ -22,7 +22,7 @@ from bot.slack.files import complete_refs, refs_of
 from bot.slack.metadata import NOT_CONVERSATION_EVENT_TYPES
 from bot.slack.payload import mapping_of, text_of
 from bot.slack.text import decode_slack_text
-from bot.slack.users import LOOKUPS_PER_MESSAGE, UserNames
+from bot.slack.users import UserNames
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ class SlackThread:
         if mapping_of(item.get("metadata")).get("event_type") in NOT_CONVERSATION_EVENT_TYPES:
             return None
         edited_ts = text_of(mapping_of(item.get("edited")).get("ts"))
-        # As for a live message: a message with thousands of mentions asks about a few people.
-        name_of = self._names.with_lookups_up_to(LOOKUPS_PER_MESSAGE)
+        name_of = self._names.for_one_message()  # thousands of mentions ask about a few people
         if text_of(item.get("user")) == self._bot_user_id:
             text = say.without_notices(_markdown_of(item) or self._decoded(item, name_of))
             if not text.strip():

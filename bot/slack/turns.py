@@ -40,7 +40,7 @@ from bot.slack.sessions import AgentSessions
 from bot.slack.stop import RunningAnswers
 from bot.slack.text import decode_slack_text, mentions_user
 from bot.slack.timing import TurnClock, timed_turn
-from bot.slack.users import LOOKUPS_PER_MESSAGE, UserNames
+from bot.slack.users import UserNames
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class SlackTurns:
         """A person's text as the model reads it; the names of at most LOOKUPS_PER_MESSAGE
         mentioned people are looked up, the rest shown as ids."""
         return decode_slack_text(text, bot_user_id=bot_user_id,
-                                 name_of=self._names.with_lookups_up_to(LOOKUPS_PER_MESSAGE))
+                                 name_of=self._names.for_one_message())
 
     def _claim(self, incoming: IncomingMessage, decision: Decision, sink: SlackReplySink) -> bool:
         try:
