@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from bot.core.files import files_of
 from bot.core.records import StoredMessage, Summary, Usage
 from bot.core.tokens import estimate_tokens
 from bot.core.usage import usage_of
@@ -91,9 +92,16 @@ class Summarizer:
 
 
 def request_text(summary_so_far: str, messages: Sequence[StoredMessage]) -> str:
-    transcript = "\n\n".join(f"{_speaker(m)}: {m.text}" for m in messages)
+    transcript = "\n\n".join(f"{_speaker(m)}: {_said(m)}" for m in messages)
     return (f"Summary so far:\n{summary_so_far or '(none yet)'}\n\n"
             f"New messages, oldest first:\n{transcript}")
+
+
+def _said(message: StoredMessage) -> str:
+    """The text, then a `[file NAME]` line per shared file (names only: a summary is made
+    without downloading them), so the summary can say who shared which file."""
+    files = "".join(f"\n[file {ref.name}]" for ref in files_of(message.metadata))
+    return (message.text + files).strip()
 
 
 def _speaker(message: StoredMessage) -> str:

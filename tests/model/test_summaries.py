@@ -14,6 +14,7 @@ import pytest
 
 from bot import messages as say
 from bot.config import Settings
+from bot.core.files import FileRef
 from bot.core.records import IncomingMessage, SessionKey
 from bot.core.summary import INSTRUCTIONS
 from bot.core.usage import utc_day
@@ -121,6 +122,23 @@ def test_messages_that_leave_the_window_are_summarised_once_per_block_and_replay
     assert opening.startswith(f"[Summary of the {count} earlier messages of this thread]\n")
     seen = next(n for n in range(1, 80) if sink.notes[-1] == say.summary_note(count, n))
     assert seen + count == 2 * 39  # every earlier message: summarised or seen
+
+
+def test_a_summary_is_told_which_files_were_shared_and_by_whom(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock
+) -> None:
+    fake_bedrock.reply = long_replies
+    deps = bot()
+    plan = FileRef("F1", "launch plan.pdf", "application/pdf", "pdf", 90_000, "document")
+    shot = FileRef("F2", "chart.png", "image/png", "png", 40_000, "image", 800, 600)
+    shared = IncomingMessage(SESSION, ts_of(0), "U2", "", "Bob", files=(plan, shot))
+    deps.conversation.claim(shared)
+    deps.conversation.answer(shared, Sink())
+    converse(deps, range(1, 41))
+
+    first = content_text(summary_requests(fake_bedrock)[0].messages[0]["content"])
+    assert first.startswith("Summary so far:\n(none yet)\n\nNew messages, oldest first:\n"
+                            "Bob: [file launch plan.pdf]\n[file chart.png]\n\nAssistant: ")
 
 
 def test_a_summary_is_made_by_summary_model_id_when_set(
