@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ class Run:
     summaries: list[dict[str, int]] = field(default_factory=list)
     summaries_before: list[int] = field(default_factory=list)  # per turn, so far
     cpu_per_turn: float = 0.0
+    first_word_s: list[float] = field(default_factory=list)  # per turn: answer() to first word
+    busy_s: list[float] = field(default_factory=list)  # per turn: until the thread is free
 
     def weighted(self, usage: dict[str, int]) -> float:
         write = 2.0 if self.ttl == "1h" else 1.25
@@ -69,13 +72,16 @@ class Run:
                    for u in usages) / 1e6
 
 
-def run_tree(fake: FakeBedrock, tree: Path, *, turns: int, gap: int, ttl: str) -> Run:
+def run_tree(fake: FakeBedrock, tree: Path, *, turns: int, gap: int, ttl: str,
+             summary_seconds: float = 0.0) -> Run:
+    """`summary_seconds`: how long the fake takes to write a summary."""
     fake.reset()
     clock = {"now": 0.0}
     fake.clock = lambda: clock["now"]
 
     def reply(body: dict[str, Any]) -> str:
         if body.get("system", [{}])[0].get("text", "").startswith(SUMMARY_SYSTEM):
+            time.sleep(summary_seconds)
             sent = json.dumps(body["messages"])
             # A summary that keeps the fact when it was given one, at about 300 words.
             return ("The thread so far: " + ("the code name is TAPIR. " if "TAPIR" in sent else "")
@@ -97,7 +103,9 @@ def run_tree(fake: FakeBedrock, tree: Path, *, turns: int, gap: int, ttl: str) -
                               capture_output=True, text=True, timeout=1800, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{tree}: the thread failed:\n{done.stderr[-2000:]}")
-    result = Run(ttl=ttl, cpu_per_turn=json.loads(done.stdout.splitlines()[-1])["cpu_per_turn"])
+    printed = json.loads(done.stdout.splitlines()[-1])
+    result = Run(ttl=ttl, cpu_per_turn=printed["cpu_per_turn"],
+                 first_word_s=printed["first_word_s"], busy_s=printed["busy_s"])
     for request, usage in zip(fake.requests, fake.usages, strict=True):
         if request.system_text.startswith(SUMMARY_SYSTEM):
             result.summaries.append(usage)

@@ -2,8 +2,9 @@
 conversation, SQLite store and ChatBedrockConverse, against the fake Bedrock the parent runs.
 
 Run with the tree first on PYTHONPATH and the settings in the environment; prints one JSON
-line with the bot's CPU seconds per turn. Uses only what both trees have: load_settings,
-build_dependencies, Conversation.claim/answer.
+line with the bot's CPU seconds per turn and each turn's seconds to its first word
+and until the thread is free for its next message. Uses only
+what both trees have: load_settings, build_dependencies, Conversation.claim/answer.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ FACT = "By the way, the code name is TAPIR. "
 
 
 class Sink:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.first_word = 0.0
+
     def show_status(self) -> None: ...
 
-    def write(self, text: str) -> None: ...
+    def write(self, text: str) -> None:
+        if not self.first_word:
+            self.first_word = time.monotonic() - self.started
 
     def finish(self, *, note: str = "") -> str:
         return ""
@@ -41,12 +48,19 @@ def main(turns: int) -> None:
     deps = build_dependencies(load_settings())
     session = SessionKey("T1", "C1", "1700000000.000100")
     started = time.process_time()
+    first_words, busy = [], []
     for turn in range(1, turns + 1):
         message = IncomingMessage(session, f"{1700000000 + 60 * turn}.000100", "U1",
                                   question(turn), "Ana")
         deps.conversation.claim(message)
-        deps.conversation.answer(message, Sink())
-    print(json.dumps({"cpu_per_turn": (time.process_time() - started) / turns}))
+        sink = Sink()
+        after = deps.conversation.answer(message, sink)
+        if callable(after):  # what the turn does once its answer is closed (not in every tree)
+            after()
+        first_words.append(sink.first_word)
+        busy.append(time.monotonic() - sink.started)
+    print(json.dumps({"cpu_per_turn": (time.process_time() - started) / turns,
+                      "first_word_s": first_words, "busy_s": busy}))
 
 
 if __name__ == "__main__":

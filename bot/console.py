@@ -143,7 +143,8 @@ class Console:
             sink.fail(say.STORE_DOWN)
             self._info.write(f"store error: {error}\n")
             return
-        self._conversation.answer(message, sink)
+        after = self._conversation.answer(message, sink)
+        after()  # a summary for the next turn, if one is due: before the next prompt
 
     def _new(self, _: str) -> None:
         self.thread_ts = None

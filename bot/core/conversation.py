@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from functools import partial
 from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -53,6 +55,12 @@ from bot.core.tokens import count_tokens, estimate_tokens
 from bot.core.usage import usage_of, utc_day
 
 log = logging.getLogger(__name__)
+
+# A summary made after an answer (for the next turn) is not started this close to the
+# process's deadline (SIGTERM's grace, a Lambda's remaining time): the next turn makes it.
+SUMMARY_AHEAD_SECONDS = 60.0
+# Sorts after a message's answer and before the thread's next message (records.sort_key).
+AFTER_ANSWER_SLOT = chr(ord(ANSWER_SLOT) + 1)
 
 class ModelFailurePolicy(Protocol):
     """How model errors are worded for users and whether a fresh attempt may help."""
@@ -178,10 +186,12 @@ class Conversation:
         thread: ThreadHistory | None = None,
         on_new_thread: Callable[[IncomingMessage], None] | None = None,
         stop: StopSignal | None = None,
-    ) -> None:
+    ) -> Callable[[], None]:
         """Answer one user message in its thread, once it has been claimed (which stored it,
         so a failed answer never loses it); the answer is stored when it is complete, in the
-        same write that completes the claim.
+        same write that completes the claim. Returns what is left to do once the answer is
+        closed (a summary for the next turn, or nothing): the caller runs it on the same
+        worker, before the thread's next message, after telling Slack the answer is done.
 
         `thread` is where a thread the bot joins part-way is read from, once; a read that
         fails is tried again on the next turn, and this turn answers with what it has.
@@ -195,8 +205,8 @@ class Conversation:
         if prepared is None:
             sink.fail(say.STORE_DOWN)
             self._complete_quietly(message)
-            return
-        prompt, notes, summarising = prepared
+            return _nothing
+        prompt, notes, summarising, history = prepared
         if summarising.total_tokens:
             self._record_usage(self._usage_record(message, summarising, summaries=1))
         if self._attach_files is not None:
@@ -217,27 +227,27 @@ class Conversation:
                 reply_ts = sink.finish(note=say.STOPPED)
             self._keep_partial(message, prompt, shown, status=STOPPED, usage=stopped.usage,
                                posted_ts=reply_ts)
-            return
+            return _nothing
         except AnswerBlocked as blocked:
             log.warning("answer for %s blocked by the model's guardrail", session_id)
             sink.fail(blocked.message or say.GUARDRAIL_BLOCKED)
             self._keep_partial(message, prompt, blocked.shown, status=BLOCKED,
                                usage=blocked.usage)
-            return
+            return _nothing
         except AnswerInterrupted as cut:
             # Stopping (SIGTERM, a Lambda deadline): keep what was shown and say so; the part
             # stored is what the person saw, marked as such.
             log.warning("answer for %s cut short: the process is stopping", session_id)
             sink.fail(say.INTERRUPTED)
             self._keep_partial(message, prompt, cut.shown, status="interrupted", usage=cut.usage)
-            return
+            return _nothing
         except Exception as error:  # noqa: BLE001 - every model fault ends in one friendly line
             log.error(
                 "model failed for %s: %s", session_id, type(error).__name__, exc_info=error
             )
             sink.fail(self._failures.message_for(error))
             self._complete_quietly(message)
-            return
+            return _nothing
 
         reply_ts = sink.finish(note=" ".join(notes))
         answer = StoredMessage.answer(
@@ -246,6 +256,43 @@ class Conversation:
         )
         if not self._save(message, answer, usage):
             sink.fail(say.ANSWER_NOT_SAVED)
+            return _nothing
+        if self._summarizer is None or _summary_due(prompt, history):
+            return _nothing  # no summaries, or this turn's failed or caught up only in part
+        return partial(self._summarise_ahead, message, history, answer, profile)
+
+    def _summarise_ahead(self, message: IncomingMessage, history: RecentHistory,
+                         answer: StoredMessage, profile: TurnProfile) -> None:
+        """After the answer: if the thread's next message will move the window, summarise what
+        leaves now, while the person reads, so that turn does not wait for it. The forecast is
+        made from what this turn read; only when it says so is the thread read again, as it is
+        now (edits, deletions), and summarised. Best effort: whatever fails, the next turn
+        summarises in its place, as does a next message long enough to push out more.
+        """
+        if self._stopping_within(SUMMARY_AHEAD_SECONDS):
+            return
+        # The next message is taken to be as long as this one (it is never sent).
+        follow_up = IncomingMessage(message.session, message.ts, message.user_id, message.text,
+                                    message.user_name)
+        after = RecentHistory([*history.messages, _question(message), answer],
+                              has_older=history.has_older, state=history.state)
+        forecast = self._prompt(follow_up, after, history.state.summary, profile)
+        if not forecast.window_start or not _summary_due(forecast, after):
+            return
+        try:
+            now = self._history(message.session.id, sort_key(message.ts, AFTER_ANSWER_SLOT),
+                                profile.token_budget)
+            until = None if self._deadline is None else self._deadline - SUMMARY_AHEAD_SECONDS
+            _, used, _ = self._summarised(follow_up, now, profile, rebuild=False, until=until)
+        except Exception as error:  # noqa: BLE001 - the answer is done; the next turn tries
+            log.warning("summary of %s not made ahead (%s); the next turn makes it",
+                        message.session.id, type(error).__name__)
+            return
+        if used.total_tokens:
+            self._record_usage(self._usage_record(message, used, summaries=1))
+
+    def _stopping_within(self, seconds: float) -> bool:
+        return self._deadline is not None and time.monotonic() + seconds >= self._deadline
 
     def _keep_partial(
         self, message: IncomingMessage, prompt: Prompt, shown: str, *, status: str,
@@ -320,10 +367,10 @@ class Conversation:
     def _prepare(
         self, message: IncomingMessage, thread: ThreadHistory | None,
         on_new_thread: Callable[[IncomingMessage], None] | None, profile: TurnProfile,
-    ) -> tuple[Prompt, list[str], Usage] | None:
+    ) -> tuple[Prompt, list[str], Usage, RecentHistory] | None:
         """Read the history before the question (and the thread, when the bot joins it
-        part-way) and build the prompt, with the notes to show under the answer and what
-        summarising used; None when the store is down.
+        part-way) and build the prompt, with the notes to show under the answer, what
+        summarising used and the history the prompt was built from; None when the store is down.
         """
         session_id = message.session.id
         question = _question(message)
@@ -338,7 +385,7 @@ class Conversation:
                 if not self._backfill(message, history.state, thread):
                     notes.append(say.THREAD_UNREAD)
                 history = self._history(session_id, question.key, profile.token_budget)
-            prompt, summarising = self._summarised(message, history, profile)
+            prompt, summarising, history = self._summarised(message, history, profile)
         except StoreUnavailable as error:
             log.error("store unavailable before answering %s: %s", session_id, error)
             return None
@@ -346,7 +393,7 @@ class Conversation:
             notes.append(say.summary_note(prompt.summarised, prompt.history_used))
         elif history.has_older or prompt.history_left_out:
             notes.append(say.context_note(prompt.history_used))
-        return prompt, notes, summarising
+        return prompt, notes, summarising, history
 
     def _prompt(self, message: IncomingMessage, history: RecentHistory, summary: Summary,
                 profile: TurnProfile) -> Prompt:
@@ -360,18 +407,22 @@ class Conversation:
         )
 
     def _summarised(self, message: IncomingMessage, history: RecentHistory,
-                    profile: TurnProfile) -> tuple[Prompt, Usage]:
+                    profile: TurnProfile, *, rebuild: bool = True, until: float | None = None,
+                    ) -> tuple[Prompt, Usage, RecentHistory]:
         """The prompt, with the thread's summary first once messages left the window; the
         messages that left since the summary was made are merged into it first (and stored).
-        A failed summary leaves them out, and the next turn tries again."""
+        A failed summary leaves them out, and the next turn tries again. Also what summarising
+        used, and the history with the summary the prompt holds. `rebuild`: when the summary
+        is refused (the thread changed meanwhile), read the thread again for the prompt.
+        `until`: no further piece is summarised past it (default: the process's deadline)."""
         if self._summarizer is None:  # SUMMARIES=false: a summary made before is not sent
-            return self._prompt(message, history, Summary(), profile), Usage()
+            return self._prompt(message, history, Summary(), profile), Usage(), history
         summary = history.state.summary
         prompt = self._prompt(message, history, summary, profile)
-        first_kept = prompt.window_start or sort_key(message.ts)
+        if not _summary_due(prompt, history):
+            return prompt, Usage(), history
         since = summary.through if summary.text else ""
-        if since >= first_kept or not (prompt.history_left_out or history.has_older):
-            return prompt, Usage()
+        first_kept = prompt.window_start or sort_key(message.ts)
         budget = profile.token_budget
         loaded, through = history.messages, first_kept
         try:
@@ -385,26 +436,30 @@ class Conversation:
                 through = cut_at or first_kept
             leaving = [m for m in loaded if since <= m.key < through]
             if not leaving:
-                return prompt, Usage()
+                return prompt, Usage(), history
             try:
-                extended, used = self._summarizer.extend(summary, leaving, through=through,
-                                                         token_budget=budget)
+                extended, used = self._summarizer.extend(
+                    summary, leaving, through=through, token_budget=budget,
+                    until=until if until is not None else self._deadline)
             except SummaryFailed as failed:
                 log.warning("summarising %s failed (%s); the older messages are left out this "
                             "turn", message.session.id, failed)
-                return prompt, failed.used
+                return prompt, failed.used, history
             if self._store.save_summary(message.session.id, extended):
-                return self._prompt(message, history, extended, profile), used
+                kept = replace(history, state=replace(history.state, summary=extended))
+                return self._prompt(message, kept, extended, profile), used, kept
         except StoreUnavailable as error:
             log.warning("summary of %s not read or kept (%s); it is tried again next turn",
                         message.session.id, error)
-            return prompt, Usage()
+            return prompt, Usage(), history
         # Refused: a message was edited or deleted meanwhile. The prompt is built again from
         # the thread as it is now, so what was deleted is not sent.
         log.info("summary of %s not kept: the thread changed while it was made",
                  message.session.id)
+        if not rebuild:
+            return prompt, used, history
         fresh = self._history(message.session.id, sort_key(message.ts), budget)
-        return self._prompt(message, fresh, fresh.state.summary, profile), used
+        return self._prompt(message, fresh, fresh.state.summary, profile), used, fresh
 
     def _history(self, session_id: str, before_key: str, token_budget: int) -> RecentHistory:
         return self._store.recent(session_id, token_budget=token_budget, before_key=before_key)
@@ -570,6 +625,18 @@ def _question(message: IncomingMessage) -> StoredMessage:
         ts=message.ts, text=message.text, author_id=message.user_id, author_name=message.user_name,
         metadata=files_metadata(message.files),
     )
+
+
+def _nothing() -> None:
+    """Nothing is left to do after the answer."""
+
+
+def _summary_due(prompt: Prompt, history: RecentHistory) -> bool:
+    """Whether messages left the prompt's window that its history's summary does not cover."""
+    summary = history.state.summary
+    since = summary.through if summary.text else ""
+    first_kept = prompt.window_start or "~"  # an empty window: everything before left
+    return since < first_kept and bool(prompt.history_left_out or history.has_older)
 
 
 def _needs_backfill(message: IncomingMessage, history: RecentHistory, *, is_new: bool) -> bool:

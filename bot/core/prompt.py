@@ -154,6 +154,9 @@ def build_prompt(
     if summary is not None and summary.text:
         history = [m for m in history if not summary.covers(m.key)]
         opening = [summary_turn(summary)]
+        if window_start and summary.covers(window_start):
+            # The window's start went into the summary: it goes on from the summary's end.
+            window_start = summary.through
     turns = to_chat_messages(history, message)
     system = SystemMessage(system_prompt)
     question = turns[-1]

@@ -55,13 +55,17 @@ class Summarizer:
 
     def extend(
         self, summary: Summary, messages: Sequence[StoredMessage], *, through: str,
-        token_budget: int,
+        token_budget: int, until: float | None = None,
     ) -> tuple[Summary, Usage]:
         """The summary with `messages` (oldest first, all below `through`) merged in, and what
-        the requests used. Raises SummaryFailed; nothing is kept of a failed turn."""
+        the requests used; no piece after the first is started past `until` (time.monotonic):
+        the summary then ends where the pieces made end. Raises SummaryFailed; nothing is kept
+        of a failed turn."""
         used = Usage(model_id=self._model_id)
         pieces = _pieces(messages, token_budget // 2)
         for index, piece in enumerate(pieces[:MAX_REQUESTS_PER_TURN]):
+            if index and until is not None and time.monotonic() >= until:
+                break
             try:
                 text, usage = self._ask([SystemMessage(INSTRUCTIONS),
                                          HumanMessage(request_text(summary.text, piece))])

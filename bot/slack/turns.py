@@ -368,12 +368,14 @@ class SlackAnswer:
 
     def run(self, folded: Sequence[Answer]) -> None:
         session_id = self.incoming.session.id
+        after: Callable[[], None] | None = None
         with timed_turn(session_id, since=self._started):
             try:
                 with self._running.running(session_id) as stop, self._agent_session():
                     self._sink.on_stopped_by_slack = stop.set
-                    self._conversation.answer(self.incoming, self._sink, thread=self._thread,
-                                              on_new_thread=self._on_new_thread, stop=stop)
+                    after = self._conversation.answer(
+                        self.incoming, self._sink, thread=self._thread,
+                        on_new_thread=self._on_new_thread, stop=stop)
             except Exception as error:  # noqa: BLE001 - a turn never ends in silence
                 log.error("turn for %s in %s failed: %s", self.incoming.ts, session_id,
                           type(error).__name__, exc_info=error)
@@ -384,6 +386,10 @@ class SlackAnswer:
                 earlier.answered_together()
         if folded:
             log.info("answered %d follow-ups of %s in one turn", len(folded) + 1, session_id)
+        if after is not None:
+            # With the agent session back to active and the claims done, still before the
+            # thread's next message: a summary for the next turn, if one is due.
+            after()
 
     def _agent_session(self) -> AbstractContextManager[None]:
         """`processing` while answering, so Slack shows its Stop button (bot/slack/sessions.py)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -83,9 +83,9 @@ def model(*answers: str, failures: int = 0) -> FlakyModel:
 class ClaimingConversation(Conversation):
     """Claims each message before answering it, as every caller does (Slack, the console)."""
 
-    def answer(self, message: IncomingMessage, sink: Any, **options: Any) -> None:
+    def answer(self, message: IncomingMessage, sink: Any, **options: Any) -> Callable[[], None]:
         self.claim(message)
-        super().answer(message, sink, **options)
+        return super().answer(message, sink, **options)
 
 
 def conversation(store: Any, chat_model: Any, budget: int = 10_000) -> Conversation:

@@ -14,7 +14,7 @@ from bot.core.prompt import (
     make_roles_alternate,
     previous_window_start,
 )
-from bot.core.records import IncomingMessage, SessionKey, StoredMessage, sort_key
+from bot.core.records import IncomingMessage, SessionKey, StoredMessage, Summary, sort_key
 from bot.core.tokens import count_tokens, estimate_tokens, take_within_budget
 
 SESSION = SessionKey("T1", "C1", "100.000001")
@@ -203,6 +203,20 @@ def test_a_start_older_than_what_the_store_read_moves_the_window():
                           token_budget=BUDGET, window_start=sort_key("1.0"))
     assert tokens_of(recent[prompt.history_left_out:]) <= BUDGET * 3 // 4
     assert prompt.history_left_out > 0
+
+
+def test_a_start_the_summary_took_in_goes_on_from_the_summarys_end_while_that_fits():
+    """The window's start went into the summary (made ahead, or in this turn): the window
+    starts where the summary ends, not a quarter of the room further on."""
+    history = thread(10)  # what is after the summary fits the room, not three quarters of it
+    summary = Summary(text="What they said. " * 30, through=history[4].key, count=4)
+    prompt = build_prompt(system_prompt="s", history=history, message=incoming("now?"),
+                          token_budget=BUDGET, window_start=history[2].key, summary=summary)
+    assert prompt.window_start == summary.through
+    assert (prompt.history_left_out, prompt.summarised) == (0, 4)
+    # The summary is the opening user turn, merged with the first question after it.
+    assert prompt.messages[1].text.endswith("\n\n" + history[4].text)
+    assert count_tokens(prompt.messages) <= BUDGET
 
 
 def test_the_stable_prefix_ends_after_the_system_prompt_and_the_last_history_turn():

@@ -14,6 +14,7 @@ import pytest
 
 from bot import messages as say
 from bot.config import Settings
+from bot.core import conversation as conversation_module
 from bot.core.files import FileRef
 from bot.core.records import IncomingMessage, SessionKey
 from bot.core.summary import INSTRUCTIONS
@@ -60,13 +61,15 @@ def ts_of(turn: int) -> str:
     return f"{200 + turn}.000001"
 
 
-def converse(deps: Dependencies, turns: range, *, sink: Sink | None = None) -> Sink:
+def converse(deps: Dependencies, turns: range, *, sink: Sink | None = None,
+             session: SessionKey = SESSION) -> Sink:
     sink = sink or Sink()
     for turn in turns:
         text = f"{FACT}, remember it. " if turn == 1 else f"question {turn} "
-        message = IncomingMessage(SESSION, ts_of(turn), "U1", text + "x" * 290, "Ana")
+        message = IncomingMessage(session, ts_of(turn), "U1", text + "x" * 290, "Ana")
         deps.conversation.claim(message)
-        deps.conversation.answer(message, sink)
+        after = deps.conversation.answer(message, sink)
+        after()  # as the Slack layer does once the answer is closed
     return sink
 
 
@@ -122,6 +125,38 @@ def test_messages_that_leave_the_window_are_summarised_once_per_block_and_replay
     assert opening.startswith(f"[Summary of the {count} earlier messages of this thread]\n")
     seen = next(n for n in range(1, 80) if sink.notes[-1] == say.summary_note(count, n))
     assert seen + count == 2 * 39  # every earlier message: summarised or seen
+
+
+def test_the_summary_is_made_after_the_answer_before_the_window_moves_so_no_turn_waits_for_it(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock
+) -> None:
+    fake_bedrock.reply = long_replies
+    deps = bot()
+    first_of_turn, sink = [], Sink()
+    for turn in range(1, 41):
+        first_of_turn.append(len(fake_bedrock.requests))
+        converse(deps, range(turn, turn + 1), sink=sink)
+        # Every earlier message is in the summary or seen, on every turn: none is left out.
+        note = sink.notes[-1]
+        assert not note or any(note == say.summary_note(count, 2 * (turn - 1) - count)
+                               for count in range(1, 2 * turn))
+
+    assert sum(1 for note in sink.notes if note) >= 20  # the window moved by turn 20
+    systems = [r.system_text for r in fake_bedrock.requests]
+    made = [i for i, system in enumerate(systems) if system == INSTRUCTIONS]
+    assert len(made) >= 2
+    # Each turn's first request is its answer: the summaries came after earlier answers.
+    assert {systems[i] for i in first_of_turn} == {SYSTEM}
+
+    # And the answer after each summary carries it: it covers more than the one before.
+    def covered(index: int) -> int:
+        sent = fake_bedrock.all_text_sent(fake_bedrock.requests[index])
+        return int(sent.split("[Summary of the ", 1)[1].split(" ", 1)[0]) if "[Summary" in sent else 0
+
+    for index in made:
+        if index + 1 < len(systems):
+            assert systems[index - 1] == systems[index + 1] == SYSTEM
+            assert covered(index + 1) > covered(index - 1)
 
 
 def test_a_summary_is_told_which_files_were_shared_and_by_whom(
@@ -342,3 +377,49 @@ def test_a_deletion_while_a_summary_is_made_never_reaches_the_model(
     assert answers_after
     assert all(FACT not in json.dumps(r.body) for r in answers_after)
     assert FACT not in deps.store.recent(SESSION.id, token_budget=8_000).state.summary.text
+
+
+def test_a_deletion_while_the_answer_streams_never_reaches_the_summary_made_after_it(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock
+) -> None:
+    fake_bedrock.reply = long_replies
+    deps = bot()
+    turn = next(t for t in range(1, 41)
+                if converse(deps, range(t, t + 1)) and summary_requests(fake_bedrock))
+    # The same thread again, elsewhere; while the answer before which the first summary is
+    # made streams, the message with the fact is deleted.
+    other = SessionKey("T1", "C2", "100.000001")
+    fake_bedrock.reset()
+
+    def replies(body: dict[str, Any]) -> str:
+        if body["system"][0]["text"] == SYSTEM and len(answer_requests(fake_bedrock)) == turn:
+            deps.conversation.apply_deletion(other.id, ts_of(1), posted_by_bot=False)
+        return long_replies(body)
+
+    fake_bedrock.reply = replies
+    converse(deps, range(1, turn + 1), session=other)
+
+    summaries = summary_requests(fake_bedrock)
+    assert len(summaries) == 1 and summaries[0].time > answer_requests(fake_bedrock)[-1].time
+    assert FACT in json.dumps(answer_requests(fake_bedrock)[-1].body)  # sent before it went
+    assert FACT not in json.dumps(summaries[0].body)
+    assert FACT not in deps.store.recent(other.id, token_budget=8_000).state.summary.text
+
+
+def test_a_process_about_to_stop_leaves_the_summary_to_the_next_turn(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_bedrock.reply = long_replies
+    deps = bot()
+    # SIGTERM's grace, say: an hour here, so no answer is cut; nothing is started that close.
+    monkeypatch.setattr(conversation_module, "SUMMARY_AHEAD_SECONDS", 7200.0)
+    deps.conversation.finish_answers_by(time.monotonic() + 3600)
+    first_of_turn = []
+    for turn in range(1, 41):
+        first_of_turn.append(len(fake_bedrock.requests))
+        converse(deps, range(turn, turn + 1))
+
+    systems = [r.system_text for r in fake_bedrock.requests]
+    # Summaries are still made, each first in the turn that needs it, never after an answer.
+    made = {i for i, system in enumerate(systems) if system == INSTRUCTIONS}
+    assert len(made) >= 2 and made <= set(first_of_turn)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bot.core.records import StoredMessage
+from bot.core.summary import INSTRUCTIONS
 from bot.store.dynamodb import DynamoDBMessageStore
 from tests.fakes.bedrock import validation_problem
 from tests.support.thread_events import CHANNEL, mention, reply, session_id
@@ -150,3 +151,46 @@ def test_a_fact_from_the_start_of_a_long_thread_reaches_the_prompt_through_its_s
     summaries = [r for r in fake_bedrock.requests
                  if r.system_text.startswith("You keep the running summary")]
     assert 2 <= len(summaries) <= 10  # once per block that left, of 30 turns
+
+
+def test_a_summary_due_at_the_next_message_is_made_after_the_answer_is_closed(
+    start_bot, fake_slack, fake_bedrock, dynamodb_client, table_name
+):
+    """Slack shows the answer as done (stream stopped, agent session active) before the
+    summary the next turn needs is written, and the next turn then waits for none."""
+    thread = "1700000001.000100"
+    session = session_id(thread)
+    store = DynamoDBMessageStore(dynamodb_client, table_name, ttl_seconds=3600)
+    for turn in range(21):  # about 2,600 tokens: the next question still fits the 3,000
+        ts = turn_ts(turn)
+        store.append(session, [
+            StoredMessage.human(ts=ts, text=f"question {turn}: " + "word " * 40, author_id="U_ANA"),
+            StoredMessage.answer(question_ts=ts, text=f"answer {turn}: " + "reply " * 40),
+        ])
+    bot = start_bot(context_token_budget=3000, agent_sessions=True)
+    # Long answers (after the first, the window must move), summaries of a line.
+    fake_bedrock.reply = lambda body: ("SUMMARY: questions and answers."
+                                       if body["system"][0]["text"] == INSTRUCTIONS
+                                       else "A long answer. " * 200)
+
+    bot.post(reply(turn_ts(21), "what now?", thread_ts=thread))
+    bot.drain()
+
+    systems = [r.system_text for r in fake_bedrock.requests]
+    assert systems == [bot.deps.settings.system_prompt, INSTRUCTIONS]
+    summary = fake_bedrock.requests[1]
+    assert "question 0:" in fake_bedrock.all_text_sent(summary)
+    [stopped] = fake_slack.calls_to("chat.stopStream")
+    statuses = [c for c in fake_slack.calls_to("agents.sessions.setStatus")
+                if c.params.get("thread_ts") == thread]
+    assert [c.params["status"] for c in statuses] == ["processing", "active"]
+    assert stopped.time < summary.time and statuses[-1].time < summary.time
+    assert bot.deps.store.recent(session, token_budget=3000).state.summary.count > 0
+
+    fake_bedrock.reset()
+    bot.post(reply(turn_ts(22), "and then?", thread_ts=thread))
+    bot.drain()
+    answer = fake_bedrock.requests[0]  # no summary before it
+    assert answer.system_text == bot.deps.settings.system_prompt
+    assert fake_bedrock.all_text_sent(answer).startswith(
+        f"{bot.deps.settings.system_prompt}\n[Summary of the ")
