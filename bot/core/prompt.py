@@ -151,12 +151,14 @@ def build_prompt(
     the summary covers are never sent again in full.
     """
     opening: list[BaseMessage] = []
+    on_question = True
     if summary is not None and summary.text:
         history = [m for m in history if not summary.covers(m.key)]
         opening = [summary_turn(summary)]
         if window_start and summary.covers(window_start):
-            # The window's start went into the summary: it goes on from the summary's end.
-            window_start = summary.through
+            # The window's start went into the summary: it goes on from the summary's end,
+            # even an answer (after the summary's user turn, roles still alternate).
+            window_start, on_question = summary.through, False
     turns = to_chat_messages(history, message)
     system = SystemMessage(system_prompt)
     question = turns[-1]
@@ -165,7 +167,8 @@ def build_prompt(
     # than sending nothing (a TOO_LONG failure is reported to the user).
     start = len(history)
     if room > 0:
-        start = _window_start(history, turns[:-1], room=room, previous=window_start)
+        start = _window_start(history, turns[:-1], room=room, previous=window_start,
+                              on_question=on_question)
     merged = make_roles_alternate([*opening, *turns[start:-1], question])
     # The last merged turn holds the new message; every turn before it is history only.
     return Prompt(
@@ -179,17 +182,19 @@ def build_prompt(
 
 
 def _window_start(
-    history: Sequence[StoredMessage], turns: Sequence[BaseMessage], *, room: int, previous: str
+    history: Sequence[StoredMessage], turns: Sequence[BaseMessage], *, room: int, previous: str,
+    on_question: bool = True,
 ) -> int:
     """The index of the first history message to send: where the previous window started
-    while the rest fits `room`; else the first person's message after which the rest fits
-    three quarters of it."""
+    (`on_question`: at the first person's message from there) while the rest fits `room`;
+    else the first person's message after which the rest fits three quarters of it."""
     costs = [estimate_tokens(turn.text) for turn in turns]
     # The previous start is out of view when the store's read stopped short of it.
     if not previous or not history or history[0].key <= previous:
         start = next((i for i, m in enumerate(history) if m.key >= previous), len(history))
-        start = next((i for i in range(start, len(history)) if history[i].role == "human"),
-                     len(history))
+        if on_question:
+            start = next((i for i in range(start, len(history)) if history[i].role == "human"),
+                         len(history))
         if sum(costs[start:]) <= room:
             return start
     rest = sum(costs)

@@ -268,3 +268,16 @@ def test_an_answer_the_person_stopped_is_replayed_as_shown_and_says_so():
 
     assert [m.text for m in prompt.messages[1:]] == [
         "how?", f"Step one: open the\n\n{STOPPED_MARK}", "and?", STOPPED_MARK, "go on"]
+
+
+def test_a_summary_that_ends_on_an_answer_is_followed_by_that_answer():
+    """A summary can end on an answer (a piece or a read stopped there): the window starts
+    with it, so it is neither summarised nor left out."""
+    history = thread(6)
+    summary = Summary(text="What they said.", through=history[3].key, count=3)  # answer 2
+    prompt = build_prompt(system_prompt="s", history=history, message=incoming("now?"),
+                          token_budget=BUDGET, window_start=history[0].key, summary=summary)
+    assert prompt.window_start == history[3].key
+    assert isinstance(prompt.messages[2], AIMessage)
+    assert prompt.messages[2].text == history[3].text
+    assert_valid_for_bedrock(prompt.messages)
