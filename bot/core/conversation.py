@@ -442,10 +442,12 @@ class Conversation:
                     summary, leaving, through=through, token_budget=budget,
                     until=until if until is not None else self._deadline)
             except SummaryFailed as failed:
-                log.warning("summarising %s failed (%s); the older messages are left out this "
-                            "turn", message.session.id, failed)
+                log.warning("summarising %s failed (%s); the messages that left are left out "
+                            "until a later turn summarises them", message.session.id, failed)
                 return prompt, failed.used, history
             if self._store.save_summary(message.session.id, extended):
+                log.info("summary of %s now covers %d messages (%d more)", message.session.id,
+                         extended.count, extended.count - summary.count)
                 kept = replace(history, state=replace(history.state, summary=extended))
                 return self._prompt(message, kept, extended, profile), used, kept
         except StoreUnavailable as error:
