@@ -104,8 +104,8 @@ def request_text(summary_so_far: str, messages: Sequence[StoredMessage]) -> str:
 def _said(message: StoredMessage) -> str:
     """The text, then a `[file NAME]` line per shared file (names only: a summary is made
     without downloading them), so the summary can say who shared which file."""
-    files = "".join(f"\n[file {ref.name}]" for ref in files_of(message.metadata))
-    return (message.text + files).strip()
+    files = [f"[file {ref.name}]" for ref in files_of(message.metadata)]
+    return "\n".join([message.text, *files] if message.text else files)
 
 
 def _speaker(message: StoredMessage) -> str:
