@@ -36,13 +36,10 @@ class UserNames:
             self.remember(user_id, name)
         return name or user_id
 
-    def for_one_message(self) -> Callable[[str], str]:
-        """`name_of` for the people one message mentions, live or read by the backfill."""
-        return self.with_lookups_up_to(LOOKUPS_PER_MESSAGE)
-
-    def with_lookups_up_to(self, most: int) -> Callable[[str], str]:
-        """`name_of` that asks Slack about `most` people at the most (a message with thousands
-        of mentions would make thousands of calls); the rest are shown as their ids."""
+    def for_one_message(self, most: int = LOOKUPS_PER_MESSAGE) -> Callable[[str], str]:
+        """`name_of` for the people one message mentions, live or read by the backfill: it
+        asks Slack about `most` people at the most (a message with thousands of mentions would
+        make thousands of calls); the rest are shown as their ids."""
         asked: set[str] = set()
 
         def name_of(user_id: str) -> str:

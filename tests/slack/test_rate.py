@@ -31,7 +31,7 @@ def test_no_limit_by_default():
 
 def test_names_are_asked_of_slack_for_so_many_people_a_message(fake_slack):
     names = UserNames(make_web_client(fake_slack.bot_token, fake_slack.url))
-    name_of = names.with_lookups_up_to(3)
+    name_of = names.for_one_message(most=3)
     shown = [name_of(f"U{n}") for n in range(10)] + [name_of("U1")]
     assert shown == [f"User U{n}" for n in range(3)] + [f"U{n}" for n in range(3, 10)] + ["User U1"]
     assert len(fake_slack.calls_to("users.info")) == 3
