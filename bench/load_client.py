@@ -3,11 +3,16 @@
 In the benchmark's main process the fake Slack and Bedrock servers are busy with a hundred
 streams; a sender sharing their interpreter lock would wait for it and report the bot's acks
 as slower than they are. This module imports nothing heavy, so its process starts quickly.
+
+Requests go out as bytes built before the burst is released, on plain sockets: http.client
+(its header formatting and email-based response parsing) cost the sender about 0.2 ms of
+interpreter time per request, so the hundredth of a burst was timed about 15 ms late on an
+idle machine, for any bot (docs/performance-load.md, "The sender's floor").
 """
 
 from __future__ import annotations
 
-import http.client
+import socket
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -18,11 +23,11 @@ Request = tuple[str, bytes, dict[str, str]]
 Outcome = tuple[str, float, int, float]
 
 # The sender process's idle keep-alive connections, all to one bot (the one it last sent to).
-_idle: list[http.client.HTTPConnection] = []
+_idle: list[socket.socket] = []
 _idle_port = 0
 
 
-def _kept_alive(port: int, count: int) -> list[http.client.HTTPConnection]:
+def _kept_alive(port: int, count: int) -> list[socket.socket]:
     """`count` open connections to `port`: idle ones from earlier bursts, then new ones."""
     global _idle_port
     if port != _idle_port:
@@ -30,11 +35,41 @@ def _kept_alive(port: int, count: int) -> list[http.client.HTTPConnection]:
             _idle.pop().close()
         _idle_port = port
     taken = [_idle.pop() for _ in range(min(count, len(_idle)))]
-    for _ in range(count - len(taken)):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.connect()
-        taken.append(connection)
+    taken += [_connect(port) for _ in range(count - len(taken))]
     return taken
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port))
+
+
+def _wire(body: bytes, headers: dict[str, str], *, close: bool) -> bytes:
+    fields = {**headers, "Host": "127.0.0.1", "Content-Length": str(len(body))}
+    if close:
+        fields["Connection"] = "close"
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    return f"POST /slack/events HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+def _response(connection: socket.socket) -> tuple[int, bool]:
+    """Read one response: its status, and whether the connection may be used again."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return 0, False
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    fields = {name.strip().lower(): value.strip()
+              for name, _, value in (line.partition(":") for line in lines[1:])}
+    missing = int(fields.get("content-length", "0")) - len(rest)
+    while missing > 0:
+        chunk = connection.recv(missing)
+        if not chunk:
+            return 0, False
+        missing -= len(chunk)
+    return int(lines[0].split()[1]), fields.get("connection", "").lower() != "close"
 
 
 def post_all_at_once(port: int, requests: list[Request], *, keep_alive: bool) -> list[Outcome]:
@@ -45,29 +80,29 @@ def post_all_at_once(port: int, requests: list[Request], *, keep_alive: bool) ->
     start = threading.Barrier(len(requests))
     outcomes: list[Outcome] = []
     lock = threading.Lock()
-    reused = _kept_alive(port, len(requests)) if keep_alive else [None] * len(requests)
+    reused: list[socket.socket | None] = (
+        list(_kept_alive(port, len(requests))) if keep_alive else [None] * len(requests))
 
-    def send(request: Request, connection: http.client.HTTPConnection | None) -> None:
+    def send(request: Request, connection: socket.socket | None) -> None:
         key, body, headers = request
-        if connection is None:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            headers = {**headers, "Connection": "close"}
+        wire = _wire(body, headers, close=connection is None)
         start.wait()
         sent, began = time.time(), time.perf_counter()
         status, reusable = 0, False
         try:
-            connection.request("POST", "/slack/events", body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            status, reusable = response.status, keep_alive and not response.will_close
+            if connection is None:
+                connection = _connect(port)
+            connection.sendall(wire)
+            status, reusable = _response(connection)
         except OSError:
             pass
         with lock:
             outcomes.append((key, sent, status, (time.perf_counter() - began) * 1000))
-            if reusable:
-                _idle.append(connection)
-            else:
-                connection.close()
+            if connection is not None:
+                if keep_alive and reusable:
+                    _idle.append(connection)
+                else:
+                    connection.close()
 
     senders = [threading.Thread(target=send, args=pair) for pair in zip(requests, reused, strict=True)]
     for sender in senders:
