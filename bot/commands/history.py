@@ -123,7 +123,8 @@ def import_legacy(
         dynamodb_client(settings), table, store, session_id=session_id, on_session=progress
     )
     print(report.summary())
-    if session_id is not None and report.sessions == 0 and report.expired_sessions == 0:
+    found = report.sessions + report.expired_sessions + report.forgotten_sessions
+    if session_id is not None and found == 0:
         print(f"session {session_id} not found in table {table}", file=sys.stderr)
         return 1
     return 0

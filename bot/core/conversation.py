@@ -485,7 +485,7 @@ class Conversation:
         forgotten = self._store.forgotten_authors([m.author_id for m in earlier if m.author_id])
         kept = [m for m in earlier
                 if not (m.author_id in forgotten and not is_before(forgotten[m.author_id], m.slack_ts))]
-        self._store.append(session.id, kept)
+        self._store.append(session.id, kept, guarded=True)  # a forget while reading wins
         self._store.mark_backfill(session.id, state=BACKFILL_DONE, before_ts=before)
         return True
 

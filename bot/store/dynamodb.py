@@ -3,8 +3,9 @@
 Items live under the session's partition (`SessionId`) with `MessageKey` (Slack ts order) as
 sort key. `append` is one conditional PutItem per message: a retried write finds the item
 already there and does nothing, and no write ever reads or rewrites another message. A guarded
-append is one TransactWriteItems per message: the same put, plus a ConditionCheck of the
-session's forget marker, so nothing from before a `forget` is written back.
+append (a thread read from Slack) is one TransactWriteItems per up to 99 messages: the same
+puts, plus a ConditionCheck of the session's forget marker, so nothing from before a `forget`
+is written back; when any of them is refused, each message is tried on its own.
 
 Messages too large for one item (DynamoDB's 400 KB limit) are split into parts, written in
 order; a reader skips a message until all its parts are present, so nobody ever sees half
@@ -71,6 +72,7 @@ from bot.store.dynamodb_items import (
     is_expired,
     is_message,
     is_state,
+    item_size,
     key_of,
     to_item,
     usage_key,
@@ -89,6 +91,9 @@ FORGOTTEN_AUTHORS = "meta#forgotten-authors"
 RESERVED_PREFIXES = ("meta#",)
 # A guarded write that lost a race with another transaction on the same marker is tried again.
 CONFLICT_ATTEMPTS = 3
+# DynamoDB's limits on one TransactWriteItems: 100 actions and 4 MB (a margin kept for keys).
+TRANSACT_ACTIONS = 100
+TRANSACT_BYTES = 4 * 1024 * 1024 - 64 * 1024
 
 
 def recent_page_size(token_budget: int) -> int:
@@ -118,9 +123,12 @@ class DynamoDBMessageStore:
     ) -> int:
         now = self.clock()
         expires_at = self._expires_at(now)
+        encoded = [(message, encode_message(session_id, message, created_at=now,
+                                            expires_at=expires_at)) for message in messages]
+        if guarded and len(encoded) > 1:
+            return sum(self._put_all_guarded(session_id, group) for group in _transactions(encoded))
         new = 0
-        for message in messages:
-            items = encode_message(session_id, message, created_at=now, expires_at=expires_at)
+        for message, items in encoded:
             if guarded or len(items) > 1:
                 new += self._put_together(session_id, message.key, items, guarded=guarded)
             else:
@@ -520,6 +528,24 @@ class DynamoDBMessageStore:
             actions.append(self._not_forgotten(session_id, key))
         return int(self._transact(*actions) is None)
 
+    def _put_all_guarded(self, session_id: str, group: list[tuple[StoredMessage, list[Item]]]) -> int:
+        """Messages in one transaction with one check of the forget marker (against the
+        earliest of them); if anything is refused (a message already there, a tombstone, a
+        forget in between), each message on its own."""
+        actions: list[dict[str, Any]] = []
+        for message, items in group:
+            actions += [{"Put": {"TableName": self.table_name, "Item": item,
+                                 "ConditionExpression": "attribute_not_exists(MessageKey)"}}
+                        for item in items]
+            if len(items) > 1:
+                actions.append(self._no_tombstone(session_id, message.key))
+        earliest = min((message.key for message, _ in group), key=lambda k: padded_ts(ts_of_key(k)))
+        actions.append(self._not_forgotten(session_id, earliest))
+        if self._transact(*actions) is None:
+            return len(group)
+        return sum(self._put_together(session_id, message.key, items, guarded=True)
+                   for message, items in group)
+
     def _no_tombstone(self, session_id: str, key: str) -> dict[str, Any]:
         """Parts' keys differ from the message's: its base key is free unless a tombstone holds it."""
         return {"ConditionCheck": {
@@ -648,3 +674,22 @@ class DynamoDBMessageStore:
 
 def _primary_key(item: Item) -> Item:
     return {"SessionId": item["SessionId"], "MessageKey": item["MessageKey"]}
+
+
+def _transactions(
+    encoded: list[tuple[StoredMessage, list[Item]]],
+) -> Iterator[list[tuple[StoredMessage, list[Item]]]]:
+    """Messages grouped in order so that each group, with one marker check, fits one
+    TransactWriteItems."""
+    group: list[tuple[StoredMessage, list[Item]]] = []
+    actions, size = 1, 0
+    for message, items in encoded:
+        more = len(items) + (1 if len(items) > 1 else 0)
+        bytes_ = sum(item_size(item) for item in items)
+        if group and (actions + more > TRANSACT_ACTIONS or size + bytes_ > TRANSACT_BYTES):
+            yield group
+            group, actions, size = [], 1, 0
+        group.append((message, items))
+        actions, size = actions + more, size + bytes_
+    if group:
+        yield group

@@ -37,12 +37,14 @@ class ImportReport:
     already_present: int = 0
     skipped: int = 0  # system/tool/unreadable entries: the store keeps people and the bot only
     expired_sessions: int = 0
+    forgotten_sessions: int = 0  # forgotten with `history forget` since: they stay forgotten
 
     def summary(self) -> str:
         return (
             f"sessions: {self.sessions}, messages imported: {self.imported}, "
             f"already present: {self.already_present}, skipped: {self.skipped}, "
-            f"expired sessions skipped: {self.expired_sessions}"
+            f"expired sessions skipped: {self.expired_sessions}, "
+            f"forgotten sessions skipped: {self.forgotten_sessions}"
         )
 
 
@@ -130,13 +132,17 @@ def import_legacy(
     """Copy the old table's sessions into `store`; safe to run any number of times.
 
     Sessions whose old TTL has passed are left out: DynamoDB deletes expired items only
-    eventually, and importing one would give it a fresh lease of life.
+    eventually, and importing one would give it a fresh lease of life. So are sessions
+    forgotten in the new store: everything imported would predate the forget.
     `on_session(session_id, imported, already_present)` reports progress.
     """
     report = ImportReport()
     for session in read_legacy_sessions(client, table_name, session_id=session_id):
         if session.expires_at is not None and session.expires_at <= clock():
             report.expired_sessions += 1
+            continue
+        if store.recent(session.session_id, token_budget=1).state.forgotten_at:
+            report.forgotten_sessions += 1
             continue
         stored, skipped = to_stored_messages(session.history, source_table=table_name)
         new = store.append(session.session_id, stored) if stored else 0

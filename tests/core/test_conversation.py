@@ -229,6 +229,20 @@ def test_a_failed_read_of_the_thread_is_tried_again_and_the_turn_still_answers(s
     assert "earlier words" in " ".join(m.text for m in chat_model.prompts[1])
 
 
+def test_a_forget_while_the_thread_is_read_keeps_everything_before_it_forgotten(store):
+    class ForgottenWhileRead(ThreadOf):
+        def earlier_messages(self, session, *, before_ts: str, after_ts: str) -> list[StoredMessage]:
+            read = super().earlier_messages(session, before_ts=before_ts, after_ts=after_ts)
+            store.forget(SESSION.id)  # `history forget` from another process, mid-read
+            return read
+
+    thread = ForgottenWhileRead(StoredMessage.human(ts=IN_THREAD, text="my token xoxp-1",
+                                                    author_id="U2"))
+    conversation(store, model("one")).answer(in_thread("first", "200.000001"), RecordingSink(),
+                                             thread=thread)
+    assert store.all(SESSION.id) == []
+
+
 def test_an_answer_past_the_stopping_deadline_keeps_what_was_shown(store):
     chat = conversation(store, model("Hello there, this answer goes on and on."))
     chat.finish_answers_by(time.monotonic())  # the process is stopping now

@@ -117,6 +117,24 @@ def test_forget_leaves_a_marker_that_refuses_anything_older(
     assert store.sessions() == []
 
 
+def test_a_guarded_thread_read_writes_what_is_new_and_nothing_from_before_a_forget(
+    store: MessageStore,
+) -> None:
+    read = [human(f"{1700000100 + i}.000100", f"reply {i}") for i in range(150)]  # > 1 transaction
+    read.insert(70, answer("1700000169.000100", "é" * 400_000))  # in parts on DynamoDB
+    store.append(SESSION, [human(EARLY, "already here"), human(LATER, "my token")])
+    store.delete(SESSION, [sort_key(LATER)])
+
+    assert store.append(SESSION, [human(EARLY, "again"), human(LATER, "my token"), *read],
+                        guarded=True) == 151
+    assert texts(store) == ["already here", *[m.text for m in sorted(read, key=lambda m: m.key)]]
+
+    store.forget(SESSION)  # while a turn was reading the thread: what it read stays forgotten
+    assert store.append(SESSION, read, guarded=True) == 0
+    assert store.append(SESSION, [*read[:3], human(AFTER_NOW, "after")], guarded=True) == 1
+    assert texts(store) == ["after"]
+
+
 def test_unguarded_appends_ignore_the_marker(store: MessageStore) -> None:
     store.forget(SESSION)
     assert store.append(SESSION, [human(EARLY)]) == 1  # LangChain's interface, imports

@@ -45,11 +45,11 @@ def test_import_legacy_copies_every_session_once(
     assert first.code == again.code == 0
     assert first.out.strip() == (
         "sessions: 2, messages imported: 6, already present: 0, skipped: 1, "
-        "expired sessions skipped: 0"
+        "expired sessions skipped: 0, forgotten sessions skipped: 0"
     )
     assert again.out.strip() == (
         "sessions: 2, messages imported: 0, already present: 6, skipped: 1, "
-        "expired sessions skipped: 0"
+        "expired sessions skipped: 0, forgotten sessions skipped: 0"
     )
     assert f"{SESSION}: 4 imported, 0 already present" in first.err
 
@@ -110,6 +110,25 @@ def test_import_legacy_leaves_expired_sessions_out(
 
     assert "sessions: 1, messages imported: 1" in result.out
     assert "expired sessions skipped: 1" in result.out
+
+
+def test_import_legacy_never_brings_a_forgotten_session_back(
+    legacy_history: LegacyHistory, legacy_table: str, dynamodb_env: dict[str, str],
+    run_cli: RunCli, dynamodb_client: Any, table_name: str,
+) -> None:
+    fill_legacy_sessions(legacy_history)
+    store = DynamoDBMessageStore(dynamodb_client, table_name, ttl_seconds=3600)
+    store.forget(SESSION)
+
+    result = run_cli("history", "import-legacy", "--table", legacy_table, env=dynamodb_env)
+
+    assert result.code == 0
+    assert result.out.strip() == (
+        "sessions: 1, messages imported: 2, already present: 0, skipped: 0, "
+        "expired sessions skipped: 0, forgotten sessions skipped: 1"
+    )
+    assert store.all(SESSION) == []
+    assert [m.text for m in store.all(OTHER)] == ["line one\nline two", "ok"]
 
 
 def test_import_legacy_names_a_missing_table(dynamodb_env: dict[str, str], run_cli: RunCli) -> None:
