@@ -642,8 +642,13 @@ def _summary_due(prompt: Prompt, history: RecentHistory) -> bool:
 
 
 def _needs_backfill(message: IncomingMessage, history: RecentHistory, *, is_new: bool) -> bool:
-    """A reply in a thread whose earlier messages were never (completely) read."""
+    """A reply in a thread whose earlier messages were never (completely) read: nothing of it
+    is stored, or only people's messages remembered without an answer (over a rate limit or
+    a cap) and not its first message."""
     if history.state.backfill == BACKFILL_PENDING:
         return True
-    in_thread = message.ts != message.session.thread_ts
-    return in_thread and is_new and history.state.backfill != BACKFILL_DONE
+    if message.ts == message.session.thread_ts or history.state.backfill == BACKFILL_DONE:
+        return False
+    root = sort_key(message.session.thread_ts)
+    return is_new or (not history.has_older and not history.state.summary.text and all(
+        m.role == "human" and m.key != root for m in history.messages))

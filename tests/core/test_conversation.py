@@ -229,6 +229,27 @@ def test_a_failed_read_of_the_thread_is_tried_again_and_the_turn_still_answers(s
     assert "earlier words" in " ".join(m.text for m in chat_model.prompts[1])
 
 
+def test_a_thread_whose_first_mention_was_only_remembered_is_read_on_the_next_answer(store):
+    thread = ThreadOf(StoredMessage.human(ts=IN_THREAD, text="earlier words", author_id="U2"))
+    chat_model = model("one")
+    chat = conversation(store, chat_model)
+    # Over a rate limit or the daily cap: remembered, not answered, the thread not read.
+    chat.claim(in_thread("first", "200.000001"), remember=True, done=True)
+    chat.answer(in_thread("second", "300.000001"), RecordingSink(), thread=thread)
+
+    assert thread.reads == [("300.000001", "")]
+    assert [m.text for m in store.all(SESSION.id)] == ["earlier words", "first", "second", "one"]
+    assert "earlier words" in " ".join(m.text for m in chat_model.prompts[0])
+
+
+def test_a_thread_the_bot_started_at_its_first_message_is_never_read(store):
+    thread = ThreadOf(StoredMessage.human(ts=IN_THREAD, text="earlier words", author_id="U2"))
+    chat = conversation(store, model("one"))
+    chat.claim(in_thread("the root", SESSION.thread_ts), remember=True, done=True)
+    chat.answer(in_thread("second", "300.000001"), RecordingSink(), thread=thread)
+    assert thread.reads == []
+
+
 def test_a_forget_while_the_thread_is_read_keeps_everything_before_it_forgotten(store):
     class ForgottenWhileRead(ThreadOf):
         def earlier_messages(self, session, *, before_ts: str, after_ts: str) -> list[StoredMessage]:
