@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     summaries: bool = True
     summary_model_id: str | None = None
     # USD per million tokens by model id: {"<id or part of it>": [input, output, cache read,
-    # cache write]}, over bot.usage_report's defaults.
+    # cache write]}, over bot.pricing's defaults.
     model_prices: Annotated[dict[str, tuple[float, float, float, float]], NoDecode] = {}
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
