@@ -96,12 +96,13 @@ def build_dependencies(settings: Settings, *, model: BaseChatModel | None = None
     models = ChannelModels(settings, chat_model)
     summarizer = None
     if settings.summaries:
-        summary_model = chat_model
-        if settings.summary_model_id and settings.summary_model_id != settings.resolved_model_id:
-            summary_model = build_chat_model(
-                settings.model_copy(update={"model_id": settings.summary_model_id}))
-        summarizer = Summarizer(summary_model, model_id=settings.summary_model_id
-                                or settings.resolved_model_id)
+        summarizer = Summarizer()  # each turn's model: MODEL_ID's, or its channel profile's
+        if settings.summary_model_id:
+            summary_model = chat_model
+            if settings.summary_model_id != settings.resolved_model_id:
+                summary_model = build_chat_model(
+                    settings.model_copy(update={"model_id": settings.summary_model_id}))
+            summarizer = Summarizer(summary_model, model_id=settings.summary_model_id)
     files = build_prompt_files(settings)
     conversation = Conversation(
         store=store,

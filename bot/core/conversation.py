@@ -440,7 +440,8 @@ class Conversation:
             try:
                 extended, used = self._summarizer.extend(
                     summary, leaving, through=through, token_budget=budget,
-                    until=until if until is not None else self._deadline)
+                    until=until if until is not None else self._deadline,
+                    turn_model=(profile.model, profile.model_id))
             except SummaryFailed as failed:
                 log.warning("summarising %s failed (%s); the messages that left are left out "
                             "until a later turn summarises them", message.session.id, failed)

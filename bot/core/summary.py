@@ -43,7 +43,8 @@ class SummaryFailed(Exception):
 class Summarizer:
     """Extends a thread's summary with the messages that left its window."""
 
-    def __init__(self, model: BaseChatModel, *, model_id: str) -> None:
+    def __init__(self, model: BaseChatModel | None = None, *, model_id: str = "") -> None:
+        """`model`: SUMMARY_MODEL_ID's; None: each turn's own (its channel profile's)."""
         self._model = model
         self._model_id = model_id
 
@@ -56,19 +57,25 @@ class Summarizer:
     def extend(
         self, summary: Summary, messages: Sequence[StoredMessage], *, through: str,
         token_budget: int, until: float | None = None,
+        turn_model: tuple[BaseChatModel, str] | None = None,
     ) -> tuple[Summary, Usage]:
         """The summary with `messages` (oldest first, all below `through`) merged in, and what
         the requests used; no piece after the first is started past `until` (time.monotonic):
-        the summary then ends where the pieces made end. Raises SummaryFailed; nothing is kept
-        of a failed turn."""
-        used = Usage(model_id=self._model_id)
+        the summary then ends where the pieces made end. `turn_model`: the turn's model and
+        its id, used when no SUMMARY_MODEL_ID was given. Raises SummaryFailed; nothing is
+        kept of a failed turn."""
+        model, model_id = ((self._model, self._model_id) if self._model is not None or turn_model
+                           is None else turn_model)
+        if model is None:
+            raise SummaryFailed("no model to summarise with", Usage())
+        used = Usage(model_id=model_id)
         pieces = _pieces(messages, token_budget // 2)
         for index, piece in enumerate(pieces[:MAX_REQUESTS_PER_TURN]):
             if index and until is not None and time.monotonic() >= until:
                 break
             try:
-                text, usage = self._ask([SystemMessage(INSTRUCTIONS),
-                                         HumanMessage(request_text(summary.text, piece))])
+                text, usage = _ask(model, model_id, [SystemMessage(INSTRUCTIONS),
+                                                     HumanMessage(request_text(summary.text, piece))])
             except SummaryFailed as failed:
                 raise SummaryFailed(str(failed), used + failed.used) from None
             except Exception as error:  # noqa: BLE001 - any model fault: no summary this turn
@@ -81,18 +88,18 @@ class Summarizer:
         return summary, used
 
 
-    def _ask(self, prompt: list[BaseMessage]) -> tuple[str, Usage]:
-        """One request, not a stream: nobody watches a summary being written, and one response
-        costs the bot far less CPU than hundreds of stream events. A reply that a guardrail
-        blocked, the model refused or cut short, or an empty one, is no summary."""
-        started = time.monotonic()
-        reply = self._model.invoke(prompt)
-        usage = usage_of(reply.usage_metadata, model_id=self._model_id, started=started)
-        metadata = reply.response_metadata or {}
-        reason = metadata.get("stopReason") or metadata.get("stop_reason") or ""
-        if reason in NOT_A_SUMMARY or not reply.text.strip():
-            raise SummaryFailed(f"the reply is no summary ({reason or 'empty'})", usage)
-        return reply.text, usage
+def _ask(model: BaseChatModel, model_id: str, prompt: list[BaseMessage]) -> tuple[str, Usage]:
+    """One request, not a stream: nobody watches a summary being written, and one response
+    costs the bot far less CPU than hundreds of stream events. A reply that a guardrail
+    blocked, the model refused or cut short, or an empty one, is no summary."""
+    started = time.monotonic()
+    reply = model.invoke(prompt)
+    usage = usage_of(reply.usage_metadata, model_id=model_id, started=started)
+    metadata = reply.response_metadata or {}
+    reason = metadata.get("stopReason") or metadata.get("stop_reason") or ""
+    if reason in NOT_A_SUMMARY or not reply.text.strip():
+        raise SummaryFailed(f"the reply is no summary ({reason or 'empty'})", usage)
+    return reply.text, usage
 
 
 def request_text(summary_so_far: str, messages: Sequence[StoredMessage]) -> str:

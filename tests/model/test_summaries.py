@@ -24,6 +24,7 @@ from tests.fakes.bedrock import FakeBedrock, content_text
 
 SYSTEM = "You are a test bot."
 SESSION = SessionKey("T1", "C1", "100.000001")
+PROFILED = SessionKey("T1", "C0PROFILED", "100.000001")
 FACT = "the code name is TAPIR"
 MakeSettings = Callable[..., Settings]
 
@@ -185,6 +186,18 @@ def test_a_summary_is_made_by_summary_model_id_when_set(
     assert summary_requests(fake_bedrock)
     assert {r.model_id for r in summary_requests(fake_bedrock)} == {"us.anthropic.claude-haiku-4-5"}
     assert {r.model_id for r in answer_requests(fake_bedrock)} == {"us.anthropic.claude-sonnet-4-6"}
+
+
+def test_a_summary_is_made_by_the_channels_model_when_its_profile_names_one(
+    bot: Callable[..., Dependencies], fake_bedrock: FakeBedrock, tmp_path: Path
+) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(f'[channels.{PROFILED.channel_id}]\nmodel_id = "us.anthropic.claude-opus-4-6"\n')
+    fake_bedrock.reply = long_replies
+    converse(bot(channel_profiles_file=str(profiles)), range(1, 25), session=PROFILED)
+
+    assert summary_requests(fake_bedrock)
+    assert {r.model_id for r in fake_bedrock.requests} == {"us.anthropic.claude-opus-4-6"}
 
 
 def test_without_summaries_old_messages_are_left_out_with_a_note(
