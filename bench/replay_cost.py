@@ -47,6 +47,7 @@ ROWS = (10, 50, 100, 200)
 SHAPES = (("1 min apart", 60, "5m"), ("10 min apart", 600, "5m"), ("10 min apart", 600, "1h"))
 PRICE_IN, PRICE_OUT = 3.0, 15.0
 SUMMARY_SYSTEM = "You keep the running summary"
+CACHE_AND_SUMMARIES_OFF = {"PROMPT_CACHE": "false", "SUMMARIES": "false"}
 ANSWER = "Here is what I think. " + "The plan holds and we go on. " * 70
 
 
@@ -73,8 +74,9 @@ class Run:
 
 
 def run_tree(fake: FakeBedrock, tree: Path, *, turns: int, gap: int, ttl: str,
-             summary_seconds: float = 0.0) -> Run:
-    """`summary_seconds`: how long the fake takes to write a summary."""
+             summary_seconds: float = 0.0, settings: dict[str, str] | None = None) -> Run:
+    """`summary_seconds`: how long the fake takes to write a summary; `settings`: more
+    environment for the bot."""
     fake.reset()
     clock = {"now": 0.0}
     fake.clock = lambda: clock["now"]
@@ -97,7 +99,7 @@ def run_tree(fake: FakeBedrock, tree: Path, *, turns: int, gap: int, ttl: str,
             "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1",
             "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "SQLITE_PATH": str(Path(folder) / "history.sqlite3"), "PROMPT_CACHE_TTL": ttl,
-            "MODEL_MAX_ATTEMPTS": "1", "LOG_LEVEL": "WARNING",
+            "MODEL_MAX_ATTEMPTS": "1", "LOG_LEVEL": "WARNING", **(settings or {}),
         }
         done = subprocess.run([sys.executable, str(RUNNER), str(turns)], cwd=folder, env=env,
                               capture_output=True, text=True, timeout=1800, check=False)
@@ -164,11 +166,15 @@ def main() -> None:
                              f"{total / (today.cost(today.answers)):.0%} of today's cost", "",
                              str(len(run.summaries)), ""))
         # CPU per turn varies by 10-20 % from run to run here: trees alternate, medians shown.
-        cpu: dict[str, list[float]] = {"today": [], "ours": []}
+        # "ours, off" is this checkout without cache points and summaries: what they cost,
+        # apart from what else changed since today's commit.
+        cpu: dict[str, list[float]] = {"today": [], "ours, off": [], "ours": []}
+        trees = (("today", baseline, {}), ("ours, off", ROOT, CACHE_AND_SUMMARIES_OFF),
+                 ("ours", ROOT, {}))
         for _ in range(args.cpu_runs):
-            for label, tree in (("today", baseline), ("ours", ROOT)):
-                cpu[label].append(run_tree(fake, tree, turns=args.turns, gap=60,
-                                           ttl="5m").cpu_per_turn * 1000)
+            for label, tree, settings in trees:
+                cpu[label].append(run_tree(fake, tree, turns=args.turns, gap=60, ttl="5m",
+                                           settings=settings).cpu_per_turn * 1000)
         for label, runs in cpu.items():
             rows.append((f"{SHAPES[0][0]}, 5m TTL", f"all {args.turns}", label,
                          f"CPU {statistics.median(runs):.1f} ms/turn",

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # None: on for models known to cache prompts (bot.model.cache).
     prompt_cache: bool | None = None
     prompt_cache_ttl: Literal["5m", "1h"] = "5m"
-    # Messages that leave the window are summarised (by this model; None: MODEL_ID's).
+    # Messages that leave the window are summarised (by this model; None: the turn's own).
     summaries: bool = True
     summary_model_id: str | None = None
     # USD per million tokens by model id: {"<id or part of it>": [input, output, cache read,
