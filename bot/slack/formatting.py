@@ -221,8 +221,10 @@ def feedback_blocks(positive_label: str, negative_label: str) -> list[dict]:
 
 def to_mrkdwn(markdown: str) -> str:
     """Slack's older mrkdwn, for places that do not render markdown (notification `text`)."""
-    # The converter keeps state between lines, so each call gets its own.
-    return SlackMarkdownConverter().convert(_prepare_for_mrkdwn(markdown))
+    # The converter keeps state between lines, so each call gets its own. Every `<` of the
+    # text is escaped first, so a `<!` in its output is a link it built, and a link to
+    # `!here` (`[x](!here)` gives `<!here|x>`) would ping the channel.
+    return neutralize_broadcasts(SlackMarkdownConverter().convert(_prepare_for_mrkdwn(markdown)))
 
 
 def _prepare_for_mrkdwn(markdown: str) -> str:

@@ -520,6 +520,19 @@ def test_msg_too_long_on_the_final_update_posts_the_rest_with_the_feedback(
 
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "posted and edited"])
+def test_a_markdown_link_to_a_broadcast_never_pings(fake_slack: FakeSlack, make_sink, streaming) -> None:
+    if not streaming:
+        fake_slack.refuse_streaming()
+    sink = make_sink()
+    sink.write("See [everyone](!here) and [ops](!subteam^S1).")
+    sink.finish()
+    sent = json.dumps([call.params for call in fake_slack.calls], ensure_ascii=False)
+    assert "See [everyone](!here)" in sent  # the markdown as written
+    assert "<!" not in sent  # and no mrkdwn link that Slack reads as a broadcast
+    assert sink.text == "See [everyone](!here) and [ops](!subteam^S1)."
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "posted and edited"])
 def test_broadcasts_the_model_writes_never_ping(fake_slack: FakeSlack, make_sink, streaming) -> None:
     if not streaming:
         fake_slack.refuse_streaming()
