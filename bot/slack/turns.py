@@ -162,11 +162,36 @@ class SlackTurns:
             # The status goes up before the claim, a DynamoDB write that queues when many
             # events arrive at once: the status is what the person is waiting to see.
             sink.show_status()
+        claimed: list[IncomingMessage] = []
+        try:
+            return self._claimed(message, session, decision, sink, claimed, client=client,
+                                 bot_user_id=bot_user_id, slow_down=slow_down, over_cap=over_cap,
+                                 on_new_session=on_new_session, started=started)
+        except Exception as error:  # noqa: BLE001 - a message never ends in silence
+            log.error("taking in %s in %s failed: %s", message.ts, session.id,
+                      type(error).__name__, exc_info=error)
+            try:
+                if decision.action is Action.ANSWER:  # its status is up: a line ends it
+                    sink.fail(say.MODEL_FAILED)
+            finally:
+                for incoming in claimed:  # a delivery still to come may answer it
+                    self._conversation.release(incoming)
+            return None
+
+    def _claimed(
+        self, message: SlackMessage, session: SessionKey, decision: Decision,
+        sink: SlackReplySink, claimed: list[IncomingMessage], *, client: WebClient,
+        bot_user_id: str, slow_down: bool, over_cap: str,
+        on_new_session: Callable[[IncomingMessage], None] | None, started: TurnClock,
+    ) -> Answer | None:
+        """Decode and claim (`claimed` then holds the message); the notices, or the answer to
+        run."""
         incoming = self._read(message, session, bot_user_id=bot_user_id, client=client)
         if not self._claim(incoming, decision, sink):
             # A duplicate delivery: the first one shows its own status, or has answered.
             sink.withdraw_status()
             return None
+        claimed.append(incoming)
         if slow_down:
             sink.tell_privately(incoming.user_id, say.SLOW_DOWN)
         if over_cap:
@@ -369,6 +394,7 @@ class SlackAnswer:
     def run(self, folded: Sequence[Answer]) -> None:
         session_id = self.incoming.session.id
         after: Callable[[], None] | None = None
+        failed = False
         with timed_turn(session_id, since=self._started):
             try:
                 with self._running.running(session_id) as stop, self._agent_session():
@@ -379,11 +405,18 @@ class SlackAnswer:
             except Exception as error:  # noqa: BLE001 - a turn never ends in silence
                 log.error("turn for %s in %s failed: %s", self.incoming.ts, session_id,
                           type(error).__name__, exc_info=error)
-                self._sink.fail(say.MODEL_FAILED)
-                self._conversation.release(self.incoming)
+                failed = True
+                try:
+                    self._sink.fail(say.MODEL_FAILED)
+                finally:
+                    self._conversation.release(self.incoming)
         for earlier in folded:
             if isinstance(earlier, SlackAnswer):
-                earlier.answered_together()
+                # A failed turn answered none of them: a delivery still to come may.
+                if failed:
+                    earlier.release()
+                else:
+                    earlier.answered_together()
         if folded:
             log.info("answered %d follow-ups of %s in one turn", len(folded) + 1, session_id)
         if after is not None:
@@ -398,6 +431,9 @@ class SlackAnswer:
         session = self.incoming.session
         return self._sessions.processing(team_id=session.team_id, channel=session.channel_id,
                                          thread_ts=session.thread_ts)
+
+    def release(self) -> None:
+        self._conversation.release(self.incoming)
 
     def answered_together(self) -> None:
         """Answered by a later message's answer: this claim is done too."""

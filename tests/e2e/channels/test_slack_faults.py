@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from slack_sdk import WebClient
 
+from bot import messages as say
 from tests.e2e.conftest import leaks_in
 from tests.support.events import CHANNEL, mention, ts_of
 
@@ -114,3 +116,28 @@ def test_slack_answering_503_once_on_every_reply_call_still_delivers_one_answer(
     shown = fake_slack.thread_texts(CHANNEL, ts_of(event))
     assert shown == ["One answer, whatever happens."]
     assert 503 in [call.status for call in fake_slack.calls]
+
+
+def test_a_fault_nobody_planned_for_while_taking_a_message_in_ends_in_one_line_and_a_retry_answers(
+    bot, fake_slack, fake_bedrock, monkeypatch, caplog
+):
+    fake_bedrock.reply = "Answered on the retry."
+    looked_up = WebClient.users_info
+
+    def broken(self, **kwargs):  # a library bug: an exception of no kind the bot expects
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(WebClient, "users_info", broken)
+    event = mention("hi")
+    bot.post(event)
+    bot.drain()
+
+    assert fake_slack.thread_texts(CHANNEL, ts_of(event)) == [say.MODEL_FAILED]
+    assert not fake_bedrock.requests
+    assert any("taking in" in r.getMessage() and "RuntimeError" in r.getMessage()
+               for r in caplog.records)
+    monkeypatch.setattr(WebClient, "users_info", looked_up)
+    bot.post(event, retry_num=1, retry_reason="http_timeout")  # the claim was released
+    bot.drain()
+    assert fake_slack.thread_texts(CHANNEL, ts_of(event)) == [say.MODEL_FAILED,
+                                                              "Answered on the retry."]
