@@ -28,7 +28,8 @@ NO_SLACK_TOKENS = (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="Socket Mode if SLACK_APP_TOKEN is set, else HTTP (default)")
+    commands.add_parser("run", help="Socket Mode if SLACK_APP_TOKEN is set, HTTP if SLACK_BOT_TOKEN is, "
+                        "else the console (default)")
     commands.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz on $PORT")
     commands.add_parser("socket", help="Socket Mode (development; needs SLACK_APP_TOKEN)")
     for name in COMMANDS:
