@@ -3,7 +3,8 @@
 Everything a cold ack needs is in the standard library (hmac, json): no Bolt app, no LangChain,
 no boto3, no auth.test. Slack gets what the Bolt app would answer for the bot's listeners, which
 all ack with an empty body: 200 and nothing (events, block_actions, message_action), the
-challenge for url_verification, 200 for ssl_check, 401 for a bad signature. The request itself
+challenge for url_verification, 200 for ssl_check, 401 for a bad signature, 400 for a signed
+body of the wrong shape. The request itself
 goes, unchanged, to a second invocation of the same function (an asynchronous Invoke), where
 the Bolt app processes it (bot/lambda_lazy.py). A listener whose ack must carry a body (a slash
 command's reply, view_submission errors, options) could not be served by this path.
@@ -20,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from bot.serving.envelope import payload_of
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,10 @@ class SlackHttpRequest:
         method = (context.get("http") or {}).get("method") or context.get("httpMethod") or ""
         body = event.get("body") or ""
         if event.get("isBase64Encoded"):
-            body = base64.b64decode(body).decode("utf-8")
+            try:  # what Slack signs is UTF-8; anything else fails the signature check
+                body = base64.b64decode(body).decode("utf-8", errors="replace")
+            except ValueError:
+                body = ""
         headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
         return cls(method.upper(), headers, body, dict(event.get("queryStringParameters") or {}))
 
@@ -104,8 +110,12 @@ def acknowledge(
     if not is_signed_by_slack(request, signing_secret, now=now):
         log.info("refused a request without a valid Slack signature")
         return _response(401, json.dumps({"error": "invalid request"}), _JSON)
-    if form.get("type") == "url_verification":
-        return _response(200, json.dumps({"challenge": form.get("challenge")}), _JSON)
+    payload = payload_of(request.body.encode(), request.headers.get("content-type", ""))
+    if payload is None:  # as the HTTP modes answer it: no lazy invocation to fail later
+        log.info("a signed request that is no Slack payload: refused with 400")
+        return _response(400, "", _TEXT)
+    if payload.get("type") == "url_verification":
+        return _response(200, json.dumps({"challenge": payload.get("challenge")}), _JSON)
     try:
         start_lazy(lazy_event(request, acked_at=now))
     except Exception:

@@ -5,6 +5,7 @@ the answer with the real Bolt app, the fake Slack and Bedrock and DynamoDB Local
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -196,3 +197,22 @@ def test_a_lazy_invocation_that_is_not_ours_is_refused_loudly(fake_slack):
     with pytest.raises(LazyInvocationRefused):
         run_lazy({LAZY_EVENT_KEY: {"version": 1, "body": "{}"}})
     assert fake_slack.calls == []
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": "event_callback", "event": "not an object"},
+    {"type": "event_callback", "event": {"no": "type"}},
+    {"no": "type"},
+], ids=["event not an object", "event without a type", "no type"])
+def test_a_signed_body_of_the_wrong_shape_gets_400_and_starts_nothing(fake_lambda, payload):
+    assert ack(function_url_event(payload))["statusCode"] == 400
+    assert fake_lambda.invocations == []
+
+
+def test_an_unsigned_body_that_is_no_utf8_is_refused_not_an_error(fake_lambda):
+    event = function_url_event(mention("1700000009.000100", "hi"), base64_body=True)
+    event["body"] = base64.b64encode(b"\xff\xfe" + b"x" * 20).decode()
+    assert ack(event)["statusCode"] == 401
+    event["body"] = "not base64 at all!"
+    assert ack(event)["statusCode"] == 401
+    assert fake_lambda.invocations == []
