@@ -129,11 +129,28 @@ _FILE_NOTES = re.compile(
 )
 
 
+# The notes under an answer are cut to NOTE_LIMIT characters, the last of them NOTE_CUT, so a
+# thread read back still knows a cut note for the bot's (is_notice).
+NOTE_LIMIT = 500
+NOTE_CUT = "…"
+_NOTE_STARTS = ("I couldn't read ", "I left out ", "I can see the last ")
+
+
+def short_note(note: str) -> str:
+    note = note.strip()
+    return note if len(note) <= NOTE_LIMIT else note[: NOTE_LIMIT - 1] + NOTE_CUT
+
+
 def is_notice(paragraph: str) -> bool:
     """Whether a paragraph holds nothing but the bot's own notes (as the reply sink shows them)."""
-    rest = _FILE_NOTES.sub("", _CONTEXT_NOTE.sub("", paragraph))
+    body = paragraph.strip().strip("_*")
+    cut = len(body) == NOTE_LIMIT and body.endswith(NOTE_CUT)
+    rest = _FILE_NOTES.sub("", _CONTEXT_NOTE.sub("", body[:-1] if cut else paragraph))
     for notice in NOTICES:
         rest = rest.replace(notice.strip("_"), "")
+    if cut:  # whole notes, then the start of one
+        rest = rest.strip()
+        return not rest or rest.startswith(_NOTE_STARTS) or any(n.startswith(rest) for n in NOTICES)
     return bool(paragraph.strip()) and not rest.strip(" \n_*()")
 
 

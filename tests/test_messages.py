@@ -23,3 +23,13 @@ def test_every_note_under_an_answer_is_a_notice(note: str) -> None:
 
 def test_an_answer_that_mentions_a_note_is_no_notice() -> None:
     assert not say.is_notice("Summary: I can see the last 3 messages of this thread, says the bot.")
+
+
+def test_a_note_cut_to_its_limit_is_still_a_notice_and_a_cut_answer_is_not() -> None:
+    skipped = [(f"quarterly-report-draft-{index}-final.pdf", say.FILE_NO_ACCESS) for index in range(9)]
+    note = say.short_note(" ".join([say.files_skipped(skipped), say.context_note(9)]))
+    assert len(note) == say.NOTE_LIMIT and note.endswith(say.NOTE_CUT)
+    assert say.is_notice(f"_{note}_")
+    assert say.without_notices(f"The answer.\n\n_{note}_") == "The answer."
+    prose = say.short_note("We could not finish the report because " + "of many reasons " * 40)
+    assert len(prose) == say.NOTE_LIMIT and not say.is_notice(prose)

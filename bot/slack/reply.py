@@ -48,7 +48,6 @@ MESSAGE_LIMIT = 11_000
 # Past this size a message ends at the next paragraph break, so messages end between
 # paragraphs rather than mid-sentence at MESSAGE_LIMIT.
 MESSAGE_SOFT_LIMIT = 9_000
-NOTE_LIMIT = 500
 _TOO_LONG = frozenset({"msg_too_long", "msg_blocks_too_long"})
 STOPPED_BY_SLACK = "message_not_in_streaming_state"
 _SMALLEST_RESPLIT = 200
@@ -439,7 +438,7 @@ class SlackReplySink:
 
 def _note_markdown(note: str) -> str:
     """The note as a short italic line under the answer (kept as is if already emphasised)."""
-    note = note.strip()[:NOTE_LIMIT]
+    note = say.short_note(note)
     if not note:
         return ""
     emphasised = note[0] == note[-1] and note[0] in "_*" and len(note) > 1

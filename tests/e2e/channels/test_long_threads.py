@@ -9,10 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from bot import messages as say
 from bot.core.records import StoredMessage
 from bot.core.summary import INSTRUCTIONS
+from bot.slack.formatting import feedback_blocks, markdown_blocks, to_mrkdwn
+from bot.slack.metadata import notice_metadata
+from bot.slack.reply import _note_markdown
 from bot.store.dynamodb import DynamoDBMessageStore
-from tests.fakes.bedrock import validation_problem
+from tests.fakes.bedrock import content_text, validation_problem
 from tests.support.thread_events import CHANNEL, mention, reply, session_id
 
 THREAD = "1700000000.000100"
@@ -194,3 +198,199 @@ def test_a_summary_due_at_the_next_message_is_made_after_the_answer_is_closed(
     assert answer.system_text == bot.deps.settings.system_prompt
     assert fake_bedrock.all_text_sent(answer).startswith(
         f"{bot.deps.settings.system_prompt}\n[Summary of the ")
+
+
+NOTICE_THREAD = "1700002000.000100"
+BUDGET = 1500  # the thread is about 2,500 tokens: what leaves is summarised in one turn
+SUMMARY_TEXT = "SUMMARY OF THE EARLIER MESSAGES."
+PARTIAL = "a partial answer the model never finished"
+
+
+def answer_posted(markdown: str) -> dict[str, Any]:
+    """One of the bot's answers as reply.py leaves it in Slack: markdown, feedback buttons,
+    no metadata (notes under it are part of its markdown)."""
+    blocks = markdown_blocks(markdown) + feedback_blocks(say.FEEDBACK_POSITIVE,
+                                                         say.FEEDBACK_NEGATIVE)
+    return {"user": "U_BOT", "bot_id": "B_BOT", "app_id": "A1", "text": to_mrkdwn(markdown),
+            "blocks": blocks}
+
+
+def notice_posted(markdown: str) -> dict[str, Any]:
+    """An error line, refusal or notice as reply.py posts it: the same shape, with
+    notice_metadata() (SlackReplySink._post / _end_with / tell_privately)."""
+    return {"user": "U_BOT", "bot_id": "B_BOT", "app_id": "A1", "text": to_mrkdwn(markdown),
+            "blocks": markdown_blocks(markdown), "metadata": notice_metadata()}
+
+
+NOTICE_LINES = (
+    say.MODEL_BUSY,
+    say.MODEL_FAILED,
+    say.daily_cap_reached(50_000, hours=3, minutes=5),
+    say.ANSWER_NOT_SAVED,
+    say.GUARDRAIL_BLOCKED,
+    say.NOT_ALLOWED,
+    say.STORE_DOWN,
+    say.SLOW_DOWN,
+    say.MODEL_TOO_LONG,
+    say.INTERRUPTED,
+    say.files_skipped([("notes.bin", say.FILE_NOT_TEXT)]),
+)
+# Notes the bot writes under real answers, without metadata: never part of what it said.
+ANSWER_NOTES = (say.context_note(7), say.STOPPED, say.summary_note(4, 9))
+
+
+def seed_thread_with_notices(fake_slack) -> tuple[list[str], list[int]]:
+    """A thread with people's messages, real answers, and the bot's notices among them.
+    Returns the transcript a summary must be sent (`speaker: text`, oldest first), and where
+    each notice stands in it (how many transcript lines come before it)."""
+    names = {"U_ANA": "Ana", "U_BO": "Bo", "U_CY": "Cy"}
+    for user_id, name in names.items():
+        fake_slack.seed_user(user_id, display_name=name, real_name=name)
+    thread: list[dict[str, Any]] = []
+    transcript: list[str] = []
+    notices_at: list[int] = []
+
+    def person(user: str) -> None:
+        text = f"person message {len(thread)} from {names[user]}: " + " ".join(["detail"] * 60)
+        thread.append({"user": user, "text": text})
+        transcript.append(f"{names[user]}: {text}")
+
+    def answer(note: str = "") -> None:
+        text = f"real answer {len(thread)}: " + " ".join(["reply"] * 60)
+        thread.append(answer_posted(text + (f"\n\n_{note}_" if note else "")))
+        transcript.append(f"Assistant: {text}")
+
+    def notice(markdown: str) -> None:
+        thread.append(notice_posted(markdown))
+        notices_at.append(len(transcript))
+
+    busy, failed, capped, unsaved, blocked, refused, down, slow, too_long, cut, files = (
+        NOTICE_LINES)
+    person("U_ANA")
+    answer()
+    person("U_BO")
+    notice(busy)  # a model fault before the first word
+    person("U_BO")
+    answer(ANSWER_NOTES[0])
+    person("U_ANA")
+    notice(f"{PARTIAL}\n\n{failed}")  # cut short by a fault: marked as a whole (_end_with)
+    person("U_CY")
+    notice(capped)  # a refusal Slack would not post privately (tell_privately -> fail)
+    person("U_ANA")
+    answer()
+    notice(unsaved)
+    person("U_BO")
+    notice(blocked)
+    person("U_CY")
+    notice(refused)
+    person("U_ANA")
+    answer(ANSWER_NOTES[1])
+    person("U_BO")
+    notice(down)
+    person("U_ANA")
+    notice(slow)
+    person("U_ANA")
+    answer(ANSWER_NOTES[2])
+    person("U_CY")
+    notice(too_long)
+    person("U_BO")
+    notice(f"{PARTIAL} again\n\n{cut}")
+    person("U_ANA")
+    notice(f"_{files}_")  # a note posted alone, with no answer above it (_close_answer)
+    person("U_BO")
+    answer()
+    fake_slack.seed_thread(CHANNEL, NOTICE_THREAD, thread)
+    return transcript, notices_at
+
+
+# Texts that must reach no prompt: every notice line, the notes under answers, the part of
+# an answer that a fault cut short.
+NEVER_SENT = tuple(line.strip("_") for line in (*NOTICE_LINES, *ANSWER_NOTES, PARTIAL))
+
+
+def test_summaries_and_prompts_never_hold_the_bots_notices_from_a_backfilled_thread(
+    start_bot, fake_slack, fake_bedrock
+):
+    """A long thread the bot is first mentioned in: the messages that leave the window reach
+    the summary request exactly (people's messages and real answers, in order), and neither
+    it nor the answer's prompt holds an error line, refusal, notice or note of the bot's."""
+    transcript, notices_at = seed_thread_with_notices(fake_slack)
+    fake_bedrock.reply = lambda body: (SUMMARY_TEXT if body["system"][0]["text"] == INSTRUCTIONS
+                                       else "An answer.")
+    bot = start_bot(context_token_budget=BUDGET)
+
+    bot.post(mention("1700009999.000100", "what did we settle?", thread_ts=NOTICE_THREAD))
+    bot.drain()
+
+    assert fake_slack.calls_to("conversations.replies")  # the thread was backfilled
+    summaries = [r for r in fake_bedrock.requests if r.system_text == INSTRUCTIONS]
+    answers = [r for r in fake_bedrock.requests if r.system_text != INSTRUCTIONS]
+    assert summaries and len(answers) == 1
+    (answer,) = answers
+    assert answer.system_text == bot.deps.settings.system_prompt
+    assert validation_problem(answer.body) is None
+    # What the summary was sent: exactly the people's messages and answers that left.
+    sent = [content_text(r.messages[0]["content"]).split("New messages, oldest first:\n", 1)[1]
+            for r in summaries]
+    covered = bot.deps.store.recent(session_id(NOTICE_THREAD),
+                                    token_budget=BUDGET).state.summary.count
+    assert 4 <= covered < len(transcript)
+    assert "\n\n".join(sent) == "\n\n".join(transcript[:covered])
+    assert any(t.startswith("Assistant: real answer") for t in transcript[:covered])
+    for request in summaries:
+        summary_sent = fake_bedrock.all_text_sent(request)
+        assert [line for line in NEVER_SENT if line in summary_sent] == []
+    # Notices stood among what was summarised, and among what the prompt replays.
+    assert sum(at < covered for at in notices_at) >= 4
+    assert sum(at > covered for at in notices_at) >= 4
+    # The answer's prompt: the summary, then the rest of the thread exactly, no notice either.
+    opening = content_text(answer.messages[0]["content"])
+    assert opening.startswith("[Summary of the "), opening[:200]
+    replayed = int(opening.removeprefix("[Summary of the ").split(" ", 1)[0])
+    assert 4 <= replayed <= covered
+    expected: list[tuple[str, str]] = []
+    for line in [*transcript[replayed:], "Ana: what did we settle?"]:
+        speaker, text = line.split(": ", 1)
+        role, shown = ("assistant", text) if speaker == "Assistant" else ("user", line)
+        if expected and expected[-1][0] == role:
+            expected[-1] = (role, f"{expected[-1][1]}\n\n{shown}")
+        else:
+            expected.append((role, shown))
+    header = f"[Summary of the {replayed} earlier messages of this thread]\n{SUMMARY_TEXT}\n\n"
+    expected[0] = ("user", header + expected[0][1])
+    assert [(m["role"], content_text(m["content"])) for m in answer.messages] == expected
+    prompt = fake_bedrock.all_text_sent(answer)
+    assert [line for line in NEVER_SENT if line in prompt] == []
+
+
+def test_a_long_note_under_an_answer_is_not_summarised_as_part_of_it(
+    start_bot, fake_slack, fake_bedrock
+):
+    """The notes under an answer, as long as reply.py lets them be (files not read, files
+    left out, the context note), are not part of the answer when the thread is read back."""
+    skipped = [(f"quarterly-report-draft-{index}-final.pdf", say.FILE_NO_ACCESS)
+               for index in range(5)]
+    notes = " ".join([say.files_skipped(skipped), say.files_left_out(2), say.context_note(9)])
+    first = "real answer 1: " + " ".join(["reply"] * 60)
+    thread: list[dict[str, Any]] = [{"user": "U_ANA", "text": "question 0: files attached"}]
+    thread.append(answer_posted(first + _note_markdown(notes)))  # as SlackReplySink.finish
+    for index in range(2, 24, 2):
+        thread.append({"user": "U_ANA", "text": f"question {index}: " + " ".join(["word"] * 60)})
+        thread.append(answer_posted(f"real answer {index + 1}: " + " ".join(["reply"] * 60)))
+    fake_slack.seed_thread(CHANNEL, NOTICE_THREAD, thread)
+    fake_slack.seed_user("U_ANA", display_name="Ana", real_name="Ana")
+    fake_bedrock.reply = lambda body: (SUMMARY_TEXT if body["system"][0]["text"] == INSTRUCTIONS
+                                       else "An answer.")
+    bot = start_bot(context_token_budget=BUDGET)
+
+    bot.post(mention("1700009999.000100", "what did we settle?", thread_ts=NOTICE_THREAD))
+    bot.drain()
+
+    summaries = [r for r in fake_bedrock.requests if r.system_text == INSTRUCTIONS]
+    assert summaries
+    for request in fake_bedrock.requests:
+        text = fake_bedrock.all_text_sent(request)
+        assert "I couldn't read" not in text and "quarterly-report-draft" not in text
+        assert "I can see the last" not in text and "older files" not in text
+    sent = content_text(summaries[0].messages[0]["content"])
+    assert f"Ana: question 0: files attached\n\nAssistant: {first}\n\nAna: question 2: " in sent
