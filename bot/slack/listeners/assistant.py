@@ -21,7 +21,7 @@ from bot import messages as say
 from bot.core.records import IncomingMessage, SessionKey
 from bot.profiles import ChannelProfiles
 from bot.slack.client import Refused, SlackCaller
-from bot.slack.events import parse_message
+from bot.slack.events import parse_message, team_of
 from bot.slack.formatting import markdown_blocks, to_mrkdwn
 from bot.slack.listeners.acks import ack_at_once
 from bot.slack.listeners.places import place_of
@@ -50,11 +50,17 @@ def register(
     assistant = Assistant(logger=log)
     prompts = [{"title": p, "message": p} for p in suggested_prompts[:MAX_SUGGESTED_PROMPTS]]
 
-    def greet_new_thread(event: dict, client: WebClient) -> None:
+    def greet_new_thread(body: dict, event: dict, client: WebClient) -> None:
         thread = event.get("assistant_thread") or {}
         channel_id, thread_ts = thread.get("channel_id", ""), thread.get("thread_ts", "")
         if not channel_id or not thread_ts:
             return
+        origin = (thread.get("context") or {}).get("channel_id")
+        if profiles is not None and profiles.has_channels and origin:
+            # Known at once, greeting or not (the greeting's metadata, which Bolt's context
+            # store reads back, exists only when a greeting was posted).
+            session = SessionKey(team_of(body, event), channel_id, thread_ts)
+            profiles.remember_origin(session.id, str(origin))
         slack = SlackCaller(channel_id, log)
         try:
             if greeting:
