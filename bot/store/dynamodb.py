@@ -126,7 +126,12 @@ class DynamoDBMessageStore:
         encoded = [(message, encode_message(session_id, message, created_at=now,
                                             expires_at=expires_at)) for message in messages]
         if guarded and len(encoded) > 1:
-            return sum(self._put_all_guarded(session_id, group) for group in _transactions(encoded))
+            # One transaction may not touch an item twice: a key given twice is written once.
+            first: dict[str, tuple[StoredMessage, list[Item]]] = {}
+            for message, items in encoded:
+                first.setdefault(message.key, (message, items))
+            groups = _transactions(list(first.values()))
+            return sum(self._put_all_guarded(session_id, group) for group in groups)
         new = 0
         for message, items in encoded:
             if guarded or len(items) > 1:

@@ -132,7 +132,9 @@ def test_a_guarded_thread_read_writes_what_is_new_and_nothing_from_before_a_forg
     store.forget(SESSION)  # while a turn was reading the thread: what it read stays forgotten
     assert store.append(SESSION, read, guarded=True) == 0
     assert store.append(SESSION, [*read[:3], human(AFTER_NOW, "after")], guarded=True) == 1
-    assert texts(store) == ["after"]
+    twice = human("1800000200.000100", "twice")  # a message given twice is written once
+    assert store.append(SESSION, [twice, twice], guarded=True) == 1
+    assert texts(store) == ["after", "twice"]
 
 
 def test_unguarded_appends_ignore_the_marker(store: MessageStore) -> None:
