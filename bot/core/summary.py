@@ -64,10 +64,11 @@ class Summarizer:
         the summary then ends where the pieces made end. `turn_model`: the turn's model and
         its id, used when no SUMMARY_MODEL_ID was given. Raises SummaryFailed; nothing is
         kept of a failed turn."""
-        model, model_id = ((self._model, self._model_id) if self._model is not None or turn_model
-                           is None else turn_model)
+        model, model_id = self._model, self._model_id
         if model is None:
-            raise SummaryFailed("no model to summarise with", Usage())
+            if turn_model is None:
+                raise SummaryFailed("no model to summarise with", Usage())
+            model, model_id = turn_model
         used = Usage(model_id=model_id)
         pieces = _pieces(messages, token_budget // 2)
         for index, piece in enumerate(pieces[:MAX_REQUESTS_PER_TURN]):
