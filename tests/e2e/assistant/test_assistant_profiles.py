@@ -5,7 +5,13 @@ in the person's DM with the bot; checked in what the fake Bedrock was sent."""
 from __future__ import annotations
 
 from bot import messages as say
-from tests.e2e.channels.test_profiles import FUN, LEGAL, OTHER, profiles_file
+from tests.e2e.channels.test_profiles import (
+    FUN,
+    LEGAL,
+    OTHER,
+    assert_each_channels_profile,
+    profiles_file,
+)
 from tests.e2e.conftest import DM, dm_in_thread
 from tests.fakes.signing import assistant_thread_started, event_callback
 
@@ -44,15 +50,7 @@ def test_a_pane_thread_follows_the_profile_of_the_channel_it_was_opened_from(
     sent = {next(c for c in PANES if f"hello from {c}" in fake_bedrock.all_text_sent(r)): r
             for r in fake_bedrock.requests}
     assert sorted(sent) == sorted(PANES)
-    assert sent[LEGAL].model_id == "us.anthropic.claude-opus-4-1"
-    assert sent[LEGAL].system_text == "You answer legal questions."
-    assert sent[LEGAL].body["inferenceConfig"]["temperature"] == 0.2
-    assert sent[FUN].model_id == "us.anthropic.claude-sonnet-4-6"
-    assert sent[FUN].system_text == "You are playful."
-    assert sent[FUN].body["inferenceConfig"]["temperature"] == 0.9
-    assert sent[OTHER].model_id == "us.anthropic.claude-sonnet-4-6"
-    assert sent[OTHER].system_text == "You are a test bot."  # the environment's
-    assert sent[OTHER].body["inferenceConfig"]["temperature"] == 0.2  # [defaults]
+    assert_each_channels_profile(sent)
     for pane in PANES.values():
         assert len(fake_slack.thread_texts(DM, pane)) == 2  # the greeting, the answer
 

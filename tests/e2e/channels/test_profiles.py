@@ -4,6 +4,7 @@ rules, checked in what the real ChatBedrockConverse sends the fake Bedrock."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot import messages as say
 from tests.e2e.channels.test_threads import mention, reply
@@ -34,6 +35,19 @@ def profiles_file(tmp_path: Path) -> Path:
     return path
 
 
+def assert_each_channels_profile(sent: dict[str, Any]) -> None:
+    """The requests made in LEGAL, FUN and OTHER carry what profiles_file gives each."""
+    assert sent[LEGAL].model_id == "us.anthropic.claude-opus-4-1"
+    assert sent[LEGAL].system_text == "You answer legal questions."
+    assert sent[LEGAL].body["inferenceConfig"]["temperature"] == 0.2
+    assert sent[FUN].model_id == "us.anthropic.claude-sonnet-4-6"
+    assert sent[FUN].system_text == "You are playful."
+    assert sent[FUN].body["inferenceConfig"]["temperature"] == 0.9
+    assert sent[OTHER].model_id == "us.anthropic.claude-sonnet-4-6"
+    assert sent[OTHER].system_text == "You are a test bot."  # the environment's
+    assert sent[OTHER].body["inferenceConfig"]["temperature"] == 0.2  # [defaults]
+
+
 def test_each_channel_is_answered_with_its_own_profile(start_bot, fake_bedrock, tmp_path):
     bot = start_bot(channel_profiles_file=profiles_file(tmp_path), model_temperature=0.5)
     for channel, ts in ((LEGAL, "1700000001.000100"), (FUN, "1700000002.000100"),
@@ -43,14 +57,7 @@ def test_each_channel_is_answered_with_its_own_profile(start_bot, fake_bedrock, 
 
     sent = {next(c for c in (LEGAL, FUN, OTHER) if c in fake_bedrock.all_text_sent(r)): r
             for r in fake_bedrock.requests}
-    assert sent[LEGAL].model_id == "us.anthropic.claude-opus-4-1"
-    assert sent[LEGAL].system_text == "You answer legal questions."
-    assert sent[LEGAL].body["inferenceConfig"]["temperature"] == 0.2
-    assert sent[FUN].model_id == "us.anthropic.claude-sonnet-4-6"
-    assert sent[FUN].system_text == "You are playful."
-    assert sent[FUN].body["inferenceConfig"]["temperature"] == 0.9
-    assert sent[OTHER].system_text == "You are a test bot."  # the environment's
-    assert sent[OTHER].body["inferenceConfig"]["temperature"] == 0.2  # [defaults]
+    assert_each_channels_profile(sent)
 
 
 def test_a_channels_allowlist_and_follow_up_rule_apply_there_only(start_bot, fake_slack,

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from bot import messages as say
 from bot.slack.listeners.shortcuts import SUMMARIZE_CALLBACK_ID
-from tests.e2e.channels.test_profiles import FUN, LEGAL, OTHER, profiles_file
+from tests.e2e.channels.test_profiles import (
+    FUN,
+    LEGAL,
+    OTHER,
+    assert_each_channels_profile,
+    profiles_file,
+)
 from tests.e2e.conftest import interact
 from tests.fakes.signing import message_shortcut
 
@@ -40,15 +46,7 @@ def test_a_summary_follows_the_profile_of_the_channel_it_is_asked_in(start_bot, 
             for r in fake_bedrock.requests}
     assert sorted(sent) == sorted((LEGAL, FUN, OTHER))
     assert all(say.SUMMARY_REQUEST in fake_bedrock.all_text_sent(r) for r in sent.values())
-    assert sent[LEGAL].model_id == "us.anthropic.claude-opus-4-1"
-    assert sent[LEGAL].system_text == "You answer legal questions."
-    assert sent[LEGAL].body["inferenceConfig"]["temperature"] == 0.2
-    assert sent[FUN].model_id == "us.anthropic.claude-sonnet-4-6"
-    assert sent[FUN].system_text == "You are playful."
-    assert sent[FUN].body["inferenceConfig"]["temperature"] == 0.9
-    assert sent[OTHER].model_id == "us.anthropic.claude-sonnet-4-6"
-    assert sent[OTHER].system_text == "You are a test bot."  # the environment's
-    assert sent[OTHER].body["inferenceConfig"]["temperature"] == 0.2  # [defaults]
+    assert_each_channels_profile(sent)
     for channel in (LEGAL, FUN, OTHER):
         assert len(fake_slack.thread_texts(channel, THREAD)) == 1
 
