@@ -524,11 +524,7 @@ class DynamoDBMessageStore:
     def _put_together(self, session_id: str, key: str, items: list[Item], *, guarded: bool) -> int:
         """A message's items all or nothing, refused where a tombstone holds its key and, when
         guarded, where the forget marker is newer than it."""
-        actions = [{"Put": {"TableName": self.table_name, "Item": item,
-                            "ConditionExpression": "attribute_not_exists(MessageKey)"}}
-                   for item in items]
-        if len(items) > 1:
-            actions.append(self._no_tombstone(session_id, key))
+        actions = self._puts(session_id, key, items)
         if guarded:
             actions.append(self._not_forgotten(session_id, key))
         return int(self._transact(*actions) is None)
@@ -537,19 +533,24 @@ class DynamoDBMessageStore:
         """Messages in one transaction with one check of the forget marker (against the
         earliest of them); if anything is refused (a message already there, a tombstone, a
         forget in between), each message on its own."""
-        actions: list[dict[str, Any]] = []
-        for message, items in group:
-            actions += [{"Put": {"TableName": self.table_name, "Item": item,
-                                 "ConditionExpression": "attribute_not_exists(MessageKey)"}}
-                        for item in items]
-            if len(items) > 1:
-                actions.append(self._no_tombstone(session_id, message.key))
+        actions = [action for message, items in group
+                   for action in self._puts(session_id, message.key, items)]
         earliest = min((message.key for message, _ in group), key=lambda k: padded_ts(ts_of_key(k)))
         actions.append(self._not_forgotten(session_id, earliest))
         if self._transact(*actions) is None:
             return len(group)
         return sum(self._put_together(session_id, message.key, items, guarded=True)
                    for message, items in group)
+
+    def _puts(self, session_id: str, key: str, items: list[Item]) -> list[dict[str, Any]]:
+        """A message's puts where nothing holds their keys, and for parts, where no tombstone
+        holds the message's own key."""
+        actions = [{"Put": {"TableName": self.table_name, "Item": item,
+                            "ConditionExpression": "attribute_not_exists(MessageKey)"}}
+                   for item in items]
+        if len(items) > 1:
+            actions.append(self._no_tombstone(session_id, key))
+        return actions
 
     def _no_tombstone(self, session_id: str, key: str) -> dict[str, Any]:
         """Parts' keys differ from the message's: its base key is free unless a tombstone holds it."""
