@@ -162,11 +162,29 @@ class SlackTurns:
             # The status goes up before the claim, a DynamoDB write that queues when many
             # events arrive at once: the status is what the person is waiting to see.
             sink.show_status()
-        claimed: list[IncomingMessage] = []
+        claimed = False
         try:
-            return self._claimed(message, session, decision, sink, claimed, client=client,
-                                 bot_user_id=bot_user_id, slow_down=slow_down, over_cap=over_cap,
-                                 on_new_session=on_new_session, started=started)
+            incoming = self._read(message, session, bot_user_id=bot_user_id, client=client)
+            if not self._claim(incoming, decision, sink):
+                # A duplicate delivery: the first one shows its own status, or has answered.
+                sink.withdraw_status()
+                return None
+            claimed = True
+            if slow_down:
+                sink.tell_privately(incoming.user_id, say.SLOW_DOWN)
+            if over_cap:
+                sink.tell_privately(incoming.user_id, over_cap)
+            if decision.action is Action.REFUSE:
+                log.info("refused %s in %s: %s", incoming.user_id, session.id, decision.reason)
+                sink.tell_privately(incoming.user_id, say.NOT_ALLOWED)
+            elif decision.action is Action.ASK_FOR_TEXT:
+                sink.fail(say.EMPTY_MESSAGE)
+            elif decision.action is Action.ANSWER:
+                thread = SlackThread(client, bot_user_id=bot_user_id, names=self._names)
+                return SlackAnswer(self._conversation, incoming, sink, thread=thread,
+                                   on_new_thread=on_new_session, started=started,
+                                   sessions=self._sessions, running=self._running)
+            return None
         except Exception as error:  # noqa: BLE001 - a message never ends in silence
             log.error("taking in %s in %s failed: %s", message.ts, session.id,
                       type(error).__name__, exc_info=error)
@@ -174,39 +192,9 @@ class SlackTurns:
                 if decision.action is Action.ANSWER:  # its status is up: a line ends it
                     sink.fail(say.MODEL_FAILED)
             finally:
-                for incoming in claimed:  # a delivery still to come may answer it
+                if claimed:  # a delivery still to come may answer it
                     self._conversation.release(incoming)
             return None
-
-    def _claimed(
-        self, message: SlackMessage, session: SessionKey, decision: Decision,
-        sink: SlackReplySink, claimed: list[IncomingMessage], *, client: WebClient,
-        bot_user_id: str, slow_down: bool, over_cap: str,
-        on_new_session: Callable[[IncomingMessage], None] | None, started: TurnClock,
-    ) -> Answer | None:
-        """Decode and claim (`claimed` then holds the message); the notices, or the answer to
-        run."""
-        incoming = self._read(message, session, bot_user_id=bot_user_id, client=client)
-        if not self._claim(incoming, decision, sink):
-            # A duplicate delivery: the first one shows its own status, or has answered.
-            sink.withdraw_status()
-            return None
-        claimed.append(incoming)
-        if slow_down:
-            sink.tell_privately(incoming.user_id, say.SLOW_DOWN)
-        if over_cap:
-            sink.tell_privately(incoming.user_id, over_cap)
-        if decision.action is Action.REFUSE:
-            log.info("refused %s in %s: %s", incoming.user_id, session.id, decision.reason)
-            sink.tell_privately(incoming.user_id, say.NOT_ALLOWED)
-        elif decision.action is Action.ASK_FOR_TEXT:
-            sink.fail(say.EMPTY_MESSAGE)
-        elif decision.action is Action.ANSWER:
-            thread = SlackThread(client, bot_user_id=bot_user_id, names=self._names)
-            return SlackAnswer(self._conversation, incoming, sink, thread=thread,
-                               on_new_thread=on_new_session, started=started,
-                               sessions=self._sessions, running=self._running)
-        return None
 
     def _over_daily_cap(self, user_id: str, session: SessionKey) -> str:
         """The line telling the person they are capped for today, or "" when they are not."""
