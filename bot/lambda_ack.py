@@ -63,18 +63,6 @@ class SlackHttpRequest:
         headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
         return cls(method.upper(), headers, body, dict(event.get("queryStringParameters") or {}))
 
-    def form(self) -> dict[str, Any]:
-        """The body as Bolt parses it: JSON, or form-encoded with a JSON `payload`."""
-        if self.headers.get("content-type", "").startswith("application/json") or \
-                self.body.startswith("{"):
-            parsed = json.loads(self.body or "{}")
-            return parsed if isinstance(parsed, dict) else {}
-        fields = {name: values[0] for name, values in parse_qs(self.body).items()}
-        if "payload" in fields:
-            parsed = json.loads(fields["payload"])
-            return parsed if isinstance(parsed, dict) else {}
-        return fields
-
 
 def is_lazy_event(event: Mapping[str, Any]) -> bool:
     return LAZY_EVENT_KEY in event and "requestContext" not in event
@@ -101,16 +89,14 @@ def acknowledge(
     """The HTTP response for Slack; the lazy invocation is queued before it is returned."""
     if request.method != "POST":
         return _response(404, "Not Found", _TEXT)
-    try:
-        form = request.form()
-    except ValueError:
-        form = {}
-    if form.get("ssl_check") == "1":  # Bolt answers these before checking the signature too
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded") and \
+            parse_qs(request.body).get("ssl_check") == ["1"]:  # Bolt answers these unsigned too
         return _response(200, "", _TEXT)
     if not is_signed_by_slack(request, signing_secret, now=now):
         log.info("refused a request without a valid Slack signature")
         return _response(401, json.dumps({"error": "invalid request"}), _JSON)
-    payload = payload_of(request.body.encode(), request.headers.get("content-type", ""))
+    payload = payload_of(request.body.encode(), content_type)
     if payload is None:  # as the HTTP modes answer it: no lazy invocation to fail later
         log.info("a signed request that is no Slack payload: refused with 400")
         return _response(400, "", _TEXT)
