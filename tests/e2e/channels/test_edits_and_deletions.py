@@ -147,3 +147,62 @@ def test_edits_in_an_assistant_thread_reach_memory_too(bot, fake_bedrock):
     bot.drain()
     sent = fake_bedrock.all_text_sent(fake_bedrock.requests[-1])
     assert "TAPIR" in sent and "LYNX" not in sent
+
+
+BEFORE_THE_BOT = "1700000300.000100"
+
+
+def seed_thread_with_history(fake_slack) -> None:
+    """A thread written before the bot came: an edit, a deleted reply, the root deleted too."""
+    fake_slack.seed_thread(CHANNEL, BEFORE_THE_BOT, [
+        {"subtype": "tombstone", "text": "This message was deleted.", "hidden": True,
+         "user": "USLACKBOT"},
+        {"user": "U_BO", "text": "the launch is on Monday"},
+        {"user": "U_CY", "text": "my token is xoxp-9876-SECRET"},
+        {"user": "U_ANA", "text": "the code name is LYNX"},
+    ])
+    fake_slack.edit_seeded(CHANNEL, "1700000301.000100", "the launch is on Thursday",
+                           edited_ts="1700000310.000100")
+    fake_slack.delete_message(CHANNEL, "1700000302.000100")
+
+
+def test_a_thread_read_at_the_first_mention_is_the_thread_as_it_is_now(
+    any_store_bot, fake_slack, fake_bedrock
+):
+    seed_thread_with_history(fake_slack)
+    any_store_bot.post(mention("when is the launch?", thread_ts=BEFORE_THE_BOT))
+    any_store_bot.drain()
+
+    assert fake_slack.calls_to("conversations.replies")
+    sent = fake_bedrock.all_text_sent(fake_bedrock.requests[0])
+    assert "the launch is on Thursday" in sent and "the code name is LYNX" in sent
+    assert "Monday" not in sent and "SECRET" not in sent
+    assert "This message was deleted." not in sent
+    stored = any_store_bot.deps.store.all(SESSION_OF.format(channel=CHANNEL, thread=BEFORE_THE_BOT))
+    assert all("SECRET" not in m.text and "deleted" not in m.text for m in stored)
+
+
+def test_edits_and_deletions_of_messages_read_from_the_thread_are_mirrored(
+    any_store_bot, fake_slack, fake_bedrock
+):
+    bot = any_store_bot
+    fake_bedrock.reply = "Noted."  # the fake's default echoes the question, deleted words too
+    seed_thread_with_history(fake_slack)
+    bot.post(mention("what is the code name?", thread_ts=BEFORE_THE_BOT))
+    bot.drain()
+    assert "LYNX" in fake_bedrock.all_text_sent(fake_bedrock.requests[0])
+
+    bot.post(change(message_changed(channel=CHANNEL, ts="1700000303.000100", user="U_ANA",
+                                    thread_ts=BEFORE_THE_BOT, text="the code name is TAPIR",
+                                    previous_text="the code name is LYNX")))
+    bot.post(change(message_deleted(channel=CHANNEL, ts="1700000301.000100", user="U_BO",
+                                    thread_ts=BEFORE_THE_BOT, text="the launch is on Thursday")))
+    bot.drain()
+    assert len(fake_bedrock.requests) == 1  # neither is answered
+    bot.post(reply("and now?", thread_ts=BEFORE_THE_BOT))
+    bot.drain()
+
+    sent = fake_bedrock.all_text_sent(fake_bedrock.requests[1])
+    assert "the code name is TAPIR" in sent and "LYNX" not in sent
+    assert "launch" not in sent
+    assert len(fake_slack.calls_to("conversations.replies")) == 1  # read once, then mirrored
