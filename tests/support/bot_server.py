@@ -39,6 +39,8 @@ class BotServer:
         self._stopping.set()
         self._thread.join(timeout=5)
         self._server.close()
+        # close() leaves waitress's worker threads waiting; its own run() stops them on exit.
+        self._server.task_dispatcher.shutdown()
         self.app.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=False)
 
     def post(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
