@@ -150,10 +150,12 @@ def test_edits_in_an_assistant_thread_reach_memory_too(bot, fake_bedrock):
 
 
 BEFORE_THE_BOT = "1700000300.000100"
+LAUNCH, TOKEN, CODE_NAME = "1700000301.000100", "1700000302.000100", "1700000303.000100"
 
 
 def seed_thread_with_history(fake_slack) -> None:
-    """A thread written before the bot came: an edit, a deleted reply, the root deleted too."""
+    """A thread written before the bot came: an edit, a deleted reply, the root deleted too
+    (seed_thread numbers the replies' ts from the root's)."""
     fake_slack.seed_thread(CHANNEL, BEFORE_THE_BOT, [
         {"subtype": "tombstone", "text": "This message was deleted.", "hidden": True,
          "user": "USLACKBOT"},
@@ -161,9 +163,9 @@ def seed_thread_with_history(fake_slack) -> None:
         {"user": "U_CY", "text": "my token is xoxp-9876-SECRET"},
         {"user": "U_ANA", "text": "the code name is LYNX"},
     ])
-    fake_slack.edit_seeded(CHANNEL, "1700000301.000100", "the launch is on Thursday",
+    fake_slack.edit_seeded(CHANNEL, LAUNCH, "the launch is on Thursday",
                            edited_ts="1700000310.000100")
-    fake_slack.delete_message(CHANNEL, "1700000302.000100")
+    fake_slack.delete_message(CHANNEL, TOKEN)
 
 
 def test_a_thread_read_at_the_first_mention_is_the_thread_as_it_is_now(
@@ -192,10 +194,10 @@ def test_edits_and_deletions_of_messages_read_from_the_thread_are_mirrored(
     bot.drain()
     assert "LYNX" in fake_bedrock.all_text_sent(fake_bedrock.requests[0])
 
-    bot.post(change(message_changed(channel=CHANNEL, ts="1700000303.000100", user="U_ANA",
+    bot.post(change(message_changed(channel=CHANNEL, ts=CODE_NAME, user="U_ANA",
                                     thread_ts=BEFORE_THE_BOT, text="the code name is TAPIR",
                                     previous_text="the code name is LYNX")))
-    bot.post(change(message_deleted(channel=CHANNEL, ts="1700000301.000100", user="U_BO",
+    bot.post(change(message_deleted(channel=CHANNEL, ts=LAUNCH, user="U_BO",
                                     thread_ts=BEFORE_THE_BOT, text="the launch is on Thursday")))
     bot.drain()
     assert len(fake_bedrock.requests) == 1  # neither is answered
