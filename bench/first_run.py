@@ -42,7 +42,6 @@ class Run:
     tree: str
     seconds: float
     silence: float
-    answer: str
 
 
 def _env(cache: str) -> dict[str, str]:
@@ -74,7 +73,7 @@ def _first_run(commit: str, label: str) -> Run:
         proc.stdin.close()
         for name, stream in (("out", proc.stdout), ("err", proc.stderr)):
             threading.Thread(target=_pump, args=(name, stream, lines), daemon=True).start()
-        last, silence, answer_at, answer = started, 0.0, 0.0, ""
+        last, silence, answer_at = started, 0.0, 0.0
         while proc.poll() is None or not lines.empty():
             try:
                 at, name, line = lines.get(timeout=1)
@@ -85,10 +84,10 @@ def _first_run(commit: str, label: str) -> Run:
                 continue
             silence, last = max(silence, at - last), at
             if name == "out" and not answer_at and line.strip():
-                answer_at, answer = at, line.strip()
+                answer_at = at
         if proc.wait() != 0 or not answer_at:
             raise SystemExit(f"{label}: scripts/run exited {proc.returncode} without an answer")
-        return Run(label, answer_at - started, silence, answer)
+        return Run(label, answer_at - started, silence)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
